@@ -1,0 +1,67 @@
+# Two commands for a newcomer: `make reports` and `make test`.
+# Both create the environment in .venv from requirements.lock when it is missing or stale.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(CURDIR)/$(VENV)/bin
+KERNEL := laegedaekning
+# The stamp records which lock the environment was built from: a new lock rebuilds it.
+STAMP  := $(VENV)/.installed
+
+export PATH := $(BIN):$(PATH)
+export DVC_NO_ANALYTICS := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export PYTHONHASHSEED := 0
+
+.PHONY: help env reports test lint lab notebooks lock demo-data clean-env
+
+help:
+	@echo "make reports   build .venv if needed, then run the whole pipeline (dvc repro)"
+	@echo "make test      build .venv if needed, then run the whole test suite"
+	@echo "make lint      ruff on pipeline/, tests/, notebooks/, benchmarks/"
+	@echo "make lab       JupyterLab with the project kernel"
+	@echo "make lock      re-resolve requirements.lock and environment.yml from pyproject.toml"
+	@echo "make demo-data regenerate data/raw/demo with the documented seed"
+
+env: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required; set PYTHON=/path/to/python3.11")'
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation --editable .
+	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (lægedækning)" >/dev/null
+	$(BIN)/python -m pip check
+	touch $@
+
+reports: $(STAMP)
+	dvc repro
+
+test: $(STAMP)
+	python -m pytest
+
+lint: $(STAMP)
+	ruff check pipeline tests notebooks benchmarks
+	ruff format --check pipeline tests notebooks benchmarks
+
+lab: $(STAMP)
+	jupyter lab
+
+# Paired .ipynb copies for people who prefer opening .ipynb files; git ignores them.
+notebooks: $(STAMP)
+	jupytext --sync notebooks/*.py
+
+lock: $(STAMP)
+	uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 --generate-hashes -q -o requirements.lock
+	python -m pipeline environment-yml > environment.yml
+
+demo-data: $(STAMP)
+	python -m pipeline synth --out data/raw/demo --seed 2013
+
+clean-env:
+	rm -rf $(VENV)

@@ -1,0 +1,72 @@
+"""The environment is described once (the lock) and everything else agrees with it."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import yaml
+from conftest import ROOT
+
+from pipeline.environment import PYTHON, environment_yml, locked_requirements
+
+LOCK = ROOT / "requirements.lock"
+
+
+def test_environment_yml_is_generated_from_the_lock():
+    assert (ROOT / "environment.yml").read_text(encoding="utf-8") == environment_yml(LOCK), (
+        "environment.yml is out of date: run `make lock`"
+    )
+
+
+def test_environment_yml_lists_the_locked_python_and_versions():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
+    deps = env["dependencies"]
+    assert f"python={PYTHON}" in deps
+    pip = next(d["pip"] for d in deps if isinstance(d, dict))
+    assert sorted(p for p in pip if p != "-e .") == sorted(locked_requirements(LOCK))
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    assert requires == f">={PYTHON},<3.12"
+
+
+def test_lock_pins_every_direct_dependency_exactly_with_hashes():
+    pins = {re.split(r"==", p)[0].lower() for p in locked_requirements(LOCK)}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    direct = project["dependencies"] + project["optional-dependencies"]["dev"]
+    for requirement in direct:
+        name = re.match(r"[A-Za-z0-9_.\-]+", requirement).group(0).lower().replace("_", "-")
+        assert name in pins, f"{name} is not in requirements.lock: run `make lock`"
+    text = LOCK.read_text()
+    assert all("==" in p for p in locked_requirements(LOCK))
+    assert text.count("--hash=sha256:") >= len(pins)
+
+
+def test_make_installs_from_the_lock_only():
+    makefile = (ROOT / "Makefile").read_text()
+    assert "--require-hashes --no-deps -r requirements.lock" in makefile
+    assert "--no-deps --no-build-isolation --editable ." in makefile
+    assert "ipykernel install --sys-prefix --name $(KERNEL)" in makefile
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in ci
+
+
+def test_dvc_sends_no_telemetry():
+    config = (ROOT / ".dvc" / "config").read_text()
+    assert re.search(r"analytics\s*=\s*false", config)
+    assert re.search(r"check_update\s*=\s*false", config)
+
+
+def test_real_extracts_and_outputs_are_ignored_by_git():
+    import subprocess
+
+    def ignored(path: str) -> bool:
+        return subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT).returncode == 0
+
+    assert ignored("data/raw/region_extract_2026/trainees.csv")
+    assert ignored("data/processed/trainees.parquet")
+    assert ignored("reports/executed/01_ingest.ipynb")
+    assert ignored("reports/analyse/ingest.html")
+    assert ignored("notebooks/01_ingest.ipynb")
+    assert not ignored("data/raw/demo/trainees.csv")
+    assert not ignored("reports/metrics.json")
+    assert not ignored("notebooks/01_ingest.py")

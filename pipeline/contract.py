@@ -1,0 +1,200 @@
+"""The data contract: which files, which columns, which values.
+
+One declaration per input file. Validation (``pipeline.ingest``), the synthetic generator
+(``pipeline.synth``) and the contract's documentation (``docs/data-contract.md``) all follow it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+REGIONS = ("Hovedstaden", "Sjælland", "Syddanmark", "Midtjylland", "Nordjylland")
+SPECIALTIES = ("psychiatry", "child_adolescent_psychiatry")
+AGE_GROUPS = ("adult", "child_adolescent")
+GRADES = ("specialist", "trainee")
+AGE_BANDS = (
+    "25-29",
+    "30-34",
+    "35-39",
+    "40-44",
+    "45-49",
+    "50-54",
+    "55-59",
+    "60-64",
+    "65-69",
+    "70+",
+)
+POST_TYPES = ("I", "H")
+SEXES = ("F", "M")
+H_SPECIALTIES = (*SPECIALTIES, "other")
+
+# Region names as they appear in real extracts: "Region Sjælland", "Sjaelland", "REGION H".
+REGION_ALIASES = {
+    "sjaelland": "Sjælland",
+    "region h": "Hovedstaden",
+    "region hovedstaden": "Hovedstaden",
+}
+
+Kind = Literal["year", "int", "float", "code", "date", "bool", "id"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an input file."""
+
+    name: str
+    kind: Kind
+    doc: str
+    example: str
+    codes: tuple[str, ...] = ()
+    required: bool = True  # the column must be present
+    nullable: bool = False  # empty cells allowed
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """One input file: its columns, its key and what a row means."""
+
+    name: str
+    doc: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    personal: bool = False  # rows describe persons: never shown row by row
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+_YEAR = dict(min=1950, max=2100)
+
+PATIENTS = FileSpec(
+    name="patients",
+    doc="Distinct persons with a contact in regional psychiatry, per year, region and age group.",
+    key=("year", "region", "age_group"),
+    columns=(
+        Column("year", "year", "calendar year", "2019", **_YEAR),
+        Column("region", "code", "administrative region", "Midtjylland", codes=REGIONS),
+        Column(
+            "age_group", "code", "adult or child & adolescent psychiatry", "adult", codes=AGE_GROUPS
+        ),
+        Column("patients", "int", "distinct persons with a contact that year", "30412", min=0),
+    ),
+)
+
+PHYSICIANS = FileSpec(
+    name="physicians",
+    doc="Physicians employed in regional psychiatry, per year, region, specialty, grade and age.",
+    key=("year", "region", "specialty", "grade", "age_band"),
+    columns=(
+        Column("year", "year", "calendar year", "2020", **_YEAR),
+        Column("region", "code", "administrative region", "Nordjylland", codes=REGIONS),
+        Column("specialty", "code", "specialty", "psychiatry", codes=SPECIALTIES),
+        Column(
+            "grade",
+            "code",
+            "specialist, or doctor in training (I- or H-post)",
+            "specialist",
+            codes=GRADES,
+        ),
+        Column("age_band", "code", "five-year age band", "65-69", codes=AGE_BANDS),
+        Column("headcount", "int", "persons", "23", min=0),
+        Column(
+            "fte",
+            "float",
+            "full-time equivalents (optional column)",
+            "20.5",
+            min=0,
+            required=False,
+            nullable=True,
+        ),
+    ),
+)
+
+TRAINING_POSTS = FileSpec(
+    name="training_posts",
+    doc="Training posts advertised and filled, per year, region, specialty and post type.",
+    key=("year", "region", "specialty", "post_type"),
+    columns=(
+        Column("year", "year", "calendar year", "2017", **_YEAR),
+        Column("region", "code", "administrative region", "Syddanmark", codes=REGIONS),
+        Column("specialty", "code", "specialty", "child_adolescent_psychiatry", codes=SPECIALTIES),
+        Column(
+            "post_type",
+            "code",
+            "I = introduction post, H = main specialist training",
+            "H",
+            codes=POST_TYPES,
+        ),
+        Column("advertised", "int", "posts advertised", "6", min=0),
+        Column("filled", "int", "posts filled (at most advertised)", "4", min=0),
+    ),
+)
+
+TRAINEES = FileSpec(
+    name="trainees",
+    doc="One row per doctor starting an introduction post (I-stilling).",
+    key=("person_id", "i_start"),
+    personal=True,
+    columns=(
+        Column("person_id", "id", "pseudonym (never a CPR number)", "T7F3A21"),
+        Column("sex", "code", "F or M", "F", codes=SEXES),
+        Column("birth_year", "year", "year of birth", "1992", **_YEAR),
+        Column("region", "code", "region of the I-post", "Hovedstaden", codes=REGIONS),
+        Column("specialty", "code", "specialty of the I-post", "psychiatry", codes=SPECIALTIES),
+        Column("i_start", "date", "start of the I-post", "2019-09-01"),
+        Column(
+            "i_end", "date", "end of the I-post; empty while ongoing", "31-08-2020", nullable=True
+        ),
+        Column(
+            "combined_track",
+            "bool",
+            "the I-post came with a guaranteed H-post (sammenhængende forløb)",
+            "false",
+        ),
+        Column("foreign_graduate", "bool", "medical degree from abroad", "nej"),
+        Column(
+            "h_start",
+            "date",
+            "start of an H-post; empty if none observed",
+            "2021-02-01",
+            nullable=True,
+        ),
+        Column(
+            "h_specialty",
+            "code",
+            "specialty of that H-post; empty when h_start is empty",
+            "psychiatry",
+            codes=H_SPECIALTIES,
+            nullable=True,
+        ),
+        Column(
+            "exit_date",
+            "date",
+            "left the data without an H-post; empty otherwise",
+            "",
+            nullable=True,
+        ),
+        Column(
+            "extract_date", "date", "when the extract was taken (the censoring date)", "2026-03-31"
+        ),
+    ),
+    notes=(
+        "Dates are ISO `YYYY-MM-DD` or Danish `DD-MM-YYYY`; booleans `true/false`, `1/0`, "
+        "`ja/nej`.",
+        "`i_end`, `h_start` and `exit_date` may not precede `i_start`, and no date may follow "
+        "`extract_date`.",
+        "`h_start` and `h_specialty` are given together or not at all; a doctor with an H-post "
+        "has no `exit_date`.",
+    ),
+)
+
+FILES: tuple[FileSpec, ...] = (PATIENTS, PHYSICIANS, TRAINING_POSTS, TRAINEES)
+BY_NAME = {spec.name: spec for spec in FILES}

@@ -1,0 +1,793 @@
+"""Read the input files of the data contract, validate them and write typed tables.
+
+Reading accepts what real extracts look like: CSV separated by ``,`` or ``;``, UTF-8 with or without
+BOM or Windows-1252, decimal commas, an ``.xlsx`` file instead of any CSV, column names in any case,
+and a site's own column names mapped through ``params.yaml: data.rename``.
+
+Validation is two pandera schemas per file: the first checks the text of every cell (format, codes,
+CPR-like identifiers), the second the parsed values (ranges, keys, dates in order). Every problem
+becomes one line ``file:row: column: what is wrong`` where ``row`` is the row in the file as a
+spreadsheet shows it (the header is row 1). All problems in all files are collected before anything
+is reported, so one run shows everything to fix.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from pipeline import contract
+from pipeline.catalog import DATASET_INFO
+from pipeline.contract import Column, FileSpec
+from pipeline.errors import InputError
+
+log = logging.getLogger(__name__)
+
+SYNTHETIC_MARKER = "synthetic.json"
+MAX_LINES_PER_CHECK = 50  # per file and kind of problem; a summary line counts the rest
+
+_INT = r"[+-]?\d+"
+_FLOAT = r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)"
+_YEAR = r"\d{4}"
+_ISO_DATE = r"\d{4}-\d{1,2}-\d{1,2}"
+_DK_DATE = r"\d{1,2}-\d{1,2}-\d{4}"
+_CPR = r"\d{6}-?\d{4}"
+_BOOLS = {"true": True, "false": False, "1": True, "0": False, "ja": True, "nej": False}
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------------
+@dataclass
+class Source:
+    """Where one table came from and how it was read."""
+
+    file: str
+    rows: int
+    encoding: str | None
+    separator: str | None
+    ignored_columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Dataset:
+    """The validated, typed input: one DataFrame per contract file."""
+
+    tables: dict[str, pd.DataFrame]
+    sources: dict[str, Source]
+    raw_dir: str
+    synthetic: bool
+
+    @property
+    def extract_date(self) -> pd.Timestamp:
+        return self.tables["trainees"]["extract_date"].max()
+
+    def info(self) -> dict[str, Any]:
+        """Plain description of the dataset, stored next to the processed tables."""
+        years = {
+            name: [int(df["year"].min()), int(df["year"].max())]
+            for name, df in self.tables.items()
+            if "year" in df
+        }
+        i_start = self.tables["trainees"]["i_start"]
+        years["trainees"] = [int(i_start.dt.year.min()), int(i_start.dt.year.max())]
+        return {
+            "raw_dir": self.raw_dir,
+            "synthetic": self.synthetic,
+            "extract_date": self.extract_date.date().isoformat(),
+            "files": {name: asdict(src) for name, src in self.sources.items()},
+            "years": years,
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------------------------
+def read_dataset(raw_dir: Path | str, rename: dict[str, dict[str, str]] | None = None) -> Dataset:
+    """Read and validate every contract file in ``raw_dir``.
+
+    Parameters
+    ----------
+    raw_dir
+        Directory holding ``patients``, ``physicians``, ``training_posts`` and ``trainees`` as
+        ``.csv`` or ``.xlsx``.
+    rename
+        Per file, the site's column names mapped onto the contract's, e.g.
+        ``{"patients": {"aar": "year"}}``.
+
+    Returns
+    -------
+    Dataset
+        Typed tables: codes as ordered categoricals, dates as datetimes, flags as booleans.
+
+    Raises
+    ------
+    InputError
+        With one line per problem in any file, when anything is wrong.
+    """
+    raw_dir = Path(raw_dir)
+    rename = rename or {}
+    problems: list[str] = []
+    if not raw_dir.is_dir():
+        raise InputError(f"{raw_dir}: data directory not found (params.yaml: data.raw_dir)")
+    unknown = sorted(set(rename) - set(contract.BY_NAME))
+    for name in unknown:
+        problems.append(
+            f"params.yaml: data.rename.{name}: no input file is called {name!r}; "
+            f"use one of {', '.join(contract.BY_NAME)}"
+        )
+    tables: dict[str, pd.DataFrame] = {}
+    sources: dict[str, Source] = {}
+    for spec in contract.FILES:
+        try:
+            raw, source = read_raw(raw_dir, spec, rename.get(spec.name, {}))
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        log.info("ingest: %s: %s rows read", source.file, f"{source.rows:,}")
+        table, table_problems = validate_table(raw, spec, source.file)
+        problems.extend(table_problems)
+        tables[spec.name] = table
+        sources[spec.name] = source
+    if problems:
+        raise InputError(problems)
+    synthetic = (raw_dir / SYNTHETIC_MARKER).exists()
+    return Dataset(tables, sources, raw_dir.as_posix(), synthetic)
+
+
+def validate_dir(raw_dir: Path | str, rename: dict[str, dict[str, str]] | None = None) -> str:
+    """Validate ``raw_dir``; return a one-line summary, raise ``InputError`` on any problem."""
+    dataset = read_dataset(raw_dir, rename)
+    parts = [f"{src.file} {src.rows:,} rows" for src in dataset.sources.values()]
+    kind = "synthetic " if dataset.synthetic else ""
+    return (
+        f"{raw_dir}: valid {kind}dataset ({', '.join(parts)}; "
+        f"extract date {dataset.extract_date.date().isoformat()})"
+    )
+
+
+def write_processed(dataset: Dataset, out_dir: Path | str) -> None:
+    """Write the typed tables as parquet plus ``dataset.json``, replacing ``out_dir`` at once.
+
+    Everything is written to a temporary directory beside ``out_dir`` first, so a failure leaves
+    the previous output (or nothing) behind, never half of it.
+    """
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
+    try:
+        for name, df in dataset.tables.items():
+            df.to_parquet(tmp / f"{name}.parquet", index=False)
+        info = json.dumps(dataset.info(), indent=2, sort_keys=True, ensure_ascii=False)
+        (tmp / DATASET_INFO).write_text(info + "\n", encoding="utf-8")
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------------
+def read_raw(
+    raw_dir: Path, spec: FileSpec, rename: dict[str, str] | None = None
+) -> tuple[pd.DataFrame, Source]:
+    """Read one contract file as text cells, indexed by the row number in the file.
+
+    Column names are normalised (case, spaces) and renamed to the contract's; columns outside the
+    contract are dropped (and listed in the returned ``Source``), so nothing unexpected such as a
+    CPR column passes ingest.
+    """
+    csv, xlsx = raw_dir / f"{spec.name}.csv", raw_dir / f"{spec.name}.xlsx"
+    if csv.exists() and xlsx.exists():
+        raise InputError(
+            f"{spec.name}.csv: both {csv.name} and {xlsx.name} are in {raw_dir}; keep only one"
+        )
+    if xlsx.exists():
+        df, encoding, sep, path = _read_xlsx(xlsx), None, None, xlsx
+    elif csv.exists():
+        (df, encoding, sep), path = _read_csv(csv), csv
+    else:
+        raise InputError(
+            f"{csv.name}: file not found in {raw_dir} (expected {csv.name} or {xlsx.name})"
+        )
+    if len(df) == 0:
+        raise InputError(f"{path.name}: the file is empty; it needs a header row and data rows")
+
+    mapping = {_normalise_name(k): _normalise_name(v) for k, v in (rename or {}).items()}
+    names = [mapping.get(n, n) for n in (_normalise_name(c) for c in df.columns)]
+    problems = []
+    seen: dict[str, int] = {}
+    for pos, name in enumerate(names):
+        if name in seen:
+            problems.append(
+                f"{path.name}:1: {name}: column appears twice (columns {seen[name] + 1} and "
+                f"{pos + 1}, after renaming); keep one"
+            )
+        seen.setdefault(name, pos)
+    for col in spec.columns:
+        if col.required and col.name not in seen:
+            hint = _rename_hint(spec.name, col.name)
+            problems.append(f"{path.name}:1: {col.name}: column is missing; {hint}")
+    if problems:
+        raise InputError(problems)
+    df.columns = names
+    ignored = [n for n in names if n not in spec.column_names]
+    df = df[[c for c in spec.column_names if c in seen]].copy()
+    for col in spec.columns:
+        if col.name not in df:  # optional column absent
+            df[col.name] = ""
+    df.index = pd.RangeIndex(2, len(df) + 2, name="row")
+    for name in df.columns:
+        df[name] = df[name].str.strip()
+    return df, Source(path.name, len(df), encoding, sep, ignored)
+
+
+def _read_csv(path: Path) -> tuple[pd.DataFrame, str, str]:
+    with path.open("rb") as fh:
+        head = fh.read(64 * 1024)
+    if not head.strip():
+        raise InputError(f"{path.name}: the file is empty; it needs a header row and data rows")
+    first_line = head.split(b"\n", 1)[0]
+    sep = ";" if first_line.count(b";") > first_line.count(b",") else ","
+    last_error: Exception | None = None
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            df = pd.read_csv(
+                path,
+                sep=sep,
+                dtype=str,
+                encoding=encoding,
+                keep_default_na=False,
+                na_filter=False,
+                skip_blank_lines=True,
+            )
+            return df, ("utf-8" if encoding == "utf-8-sig" else encoding), sep
+        except UnicodeDecodeError as exc:
+            last_error = exc
+        except pd.errors.EmptyDataError:
+            raise InputError(
+                f"{path.name}: the file is empty; it needs a header row and data rows"
+            ) from None
+        except pd.errors.ParserError as exc:
+            m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+            if m:
+                expected, line, saw = m.groups()
+                raise InputError(
+                    f"{path.name}:{line}: -: the row has {saw} fields but the header has "
+                    f"{expected}; check the separator ({sep!r}) and quoting of that row"
+                ) from None
+            raise InputError(f"{path.name}: cannot be read as CSV ({exc})") from None
+    raise InputError(
+        f"{path.name}: text is neither UTF-8 nor Windows-1252 ({last_error}); save it as UTF-8 CSV"
+    )
+
+
+def _read_xlsx(path: Path) -> pd.DataFrame:
+    try:
+        df = pd.read_excel(path, sheet_name=0, dtype=object, engine="openpyxl")
+    except Exception as exc:  # openpyxl raises many types for damaged files
+        raise InputError(f"{path.name}: cannot be read as an Excel workbook ({exc})") from None
+    return df.map(_excel_cell_text).astype(str)
+
+
+def _excel_cell_text(value: Any) -> str:
+    """The text a CSV export would hold for an Excel cell."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    if hasattr(value, "isoformat") and hasattr(value, "year"):
+        return value.isoformat()[:10]
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _normalise_name(name: Any) -> str:
+    return re.sub(r"[\s\-]+", "_", str(name).replace("\ufeff", "").strip().casefold())
+
+
+def _rename_hint(file: str, column: str) -> str:
+    return (
+        f"add it, or map your own column name onto it in params.yaml "
+        f"(data.rename.{file}: {{your_name: {column}}})"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Parsing cell text into typed values (invalid text becomes missing; the raw schema reports it)
+# --------------------------------------------------------------------------------------------
+def _code_lookup(col: Column) -> dict[str, str]:
+    lookup = {code.casefold(): code for code in col.codes}
+    if col.codes == contract.REGIONS:
+        lookup.update({f"region {code.casefold()}": code for code in col.codes})
+        lookup.update(contract.REGION_ALIASES)
+        lookup.update({f"region {k}": v for k, v in contract.REGION_ALIASES.items()})
+    return lookup
+
+
+def _parse_codes(text: pd.Series, col: Column) -> pd.Series:
+    norm = text.str.casefold().str.replace("–", "-", regex=False)
+    codes = norm.map(_code_lookup(col))
+    return pd.Categorical(codes, categories=list(col.codes), ordered=True)
+
+
+def _parse_dates(text: pd.Series) -> pd.Series:
+    iso = pd.to_datetime(
+        text.where(text.str.fullmatch(_ISO_DATE)), format="%Y-%m-%d", errors="coerce"
+    )
+    dk = pd.to_datetime(
+        text.where(text.str.fullmatch(_DK_DATE)), format="%d-%m-%Y", errors="coerce"
+    )
+    return iso.fillna(dk).astype("datetime64[s]")
+
+
+def _parse(text: pd.Series, col: Column) -> pd.Series:
+    if col.kind in ("year", "int"):
+        return pd.to_numeric(text.where(text.str.fullmatch(_INT)), errors="coerce").astype("Int64")
+    if col.kind == "float":
+        clean = text.where(text.str.fullmatch(_FLOAT)).str.replace(",", ".", regex=False)
+        return pd.to_numeric(clean, errors="coerce").astype("Float64")
+    if col.kind == "code":
+        return pd.Series(_parse_codes(text, col), index=text.index)
+    if col.kind == "date":
+        return _parse_dates(text)
+    if col.kind == "bool":
+        return text.str.casefold().map(_BOOLS).astype("boolean")
+    return text.astype("string")
+
+
+# --------------------------------------------------------------------------------------------
+# Schemas
+# --------------------------------------------------------------------------------------------
+# A failure message is built from the failing row: (typed frame, raw frame, row) -> text.
+Message = Callable[[pd.DataFrame, pd.DataFrame, int], str]
+
+
+@dataclass(frozen=True)
+class _Rule:
+    column: str
+    message: Message
+
+
+def _quote(raw: pd.DataFrame, row: int, column: str) -> str:
+    value = raw.at[row, column]
+    return f'"{value}"' if len(value) <= 40 else f'"{value[:37]}..."'
+
+
+@cache
+def _schemas(spec: FileSpec) -> tuple[pa.DataFrameSchema, pa.DataFrameSchema, dict[str, _Rule]]:
+    rules: dict[str, _Rule] = {}
+
+    def check(rule_id: str, column: str, fn: Callable, message: Message) -> pa.Check:
+        rules[rule_id] = _Rule(column, message)
+        return pa.Check(fn, error=rule_id, name=rule_id)
+
+    raw_columns: dict[str, pa.Column] = {}
+    typed_columns: dict[str, pa.Column] = {}
+    for col in spec.columns:
+        name = col.name
+        raw_checks = []
+        if not col.nullable:
+            raw_checks.append(
+                check(
+                    f"{name}.required",
+                    name,
+                    lambda s: s != "",
+                    lambda t, r, i: "is empty; a value is required",
+                )
+            )
+        raw_checks.extend(_format_checks(col, check))
+        raw_columns[name] = pa.Column(str, raw_checks, nullable=False)
+
+        typed_checks = []
+        if col.min is not None:
+            lo, what = col.min, "counts" if col.kind == "int" else "values"
+            typed_checks.append(
+                check(
+                    f"{name}.min",
+                    name,
+                    lambda s, lo=lo: s.isna() | (s >= lo),
+                    lambda t, r, i, lo=lo, n=name, w=what: (
+                        f"{_quote(r, i, n)} is below {lo:g}; {w} must be >= {lo:g}"
+                    ),
+                )
+            )
+        if col.max is not None:
+            hi = col.max
+            typed_checks.append(
+                check(
+                    f"{name}.max",
+                    name,
+                    lambda s, hi=hi: s.isna() | (s <= hi),
+                    lambda t, r, i, hi=hi, n=name: f"{_quote(r, i, n)} is above {hi:g}",
+                )
+            )
+        typed_columns[name] = pa.Column(checks=typed_checks, nullable=True, required=False)
+
+    key, key_label = list(spec.key), ", ".join(spec.key)
+
+    def first_with_same_key(t: pd.DataFrame, i: int) -> int:
+        same = (t[key] == t.loc[i, key]).all(axis=1)
+        return int(same.idxmax())
+
+    # Rows whose key did not parse were reported already; they are not compared.
+    wide = [
+        check(
+            "key.unique",
+            key_label,
+            lambda d: d[key].isna().any(axis=1) | ~d.duplicated(key, keep="first"),
+            lambda t, r, i: (
+                f"duplicate key ({key_label}) = "
+                f"({', '.join(str(r.at[i, k]) for k in key)}); this combination is already in row "
+                f"{first_with_same_key(t, i)}, and each may occur once"
+            ),
+        )
+    ]
+    wide += [check(rule_id, column, fn, msg) for rule_id, column, fn, msg in _row_rules(spec)]
+    raw = pa.DataFrameSchema(raw_columns, strict=False)
+    typed = pa.DataFrameSchema(typed_columns, checks=wide, strict=False)
+    return raw, typed, rules
+
+
+def _format_checks(col: Column, check: Callable) -> list[pa.Check]:
+    name = col.name
+    empty_ok = lambda s: s == ""  # noqa: E731
+    if col.kind == "year":
+        return [
+            check(
+                f"{name}.format",
+                name,
+                lambda s: empty_ok(s) | s.str.fullmatch(_YEAR),
+                lambda t, r, i: f"{_quote(r, i, name)} is not a year; write four digits, e.g. 2019",
+            )
+        ]
+    if col.kind == "int":
+        return [
+            check(
+                f"{name}.format",
+                name,
+                lambda s: empty_ok(s) | s.str.fullmatch(_INT),
+                lambda t, r, i: (
+                    f"{_quote(r, i, name)} is not a whole number; write digits only, "
+                    f"without thousands separators"
+                ),
+            )
+        ]
+    if col.kind == "float":
+        return [
+            check(
+                f"{name}.format",
+                name,
+                lambda s: empty_ok(s) | s.str.fullmatch(_FLOAT),
+                lambda t, r, i: f"{_quote(r, i, name)} is not a number; write e.g. 12.5 or 12,5",
+            )
+        ]
+    if col.kind == "code":
+        lookup = _code_lookup(col)
+        allowed = ", ".join(col.codes)
+        return [
+            check(
+                f"{name}.code",
+                name,
+                lambda s: (
+                    empty_ok(s)
+                    | s.str.casefold().str.replace("–", "-", regex=False).isin(list(lookup))
+                ),
+                lambda t, r, i: f"{_quote(r, i, name)} is not a known code; use one of: {allowed}",
+            )
+        ]
+    if col.kind == "date":
+
+        def real_date(s: pd.Series) -> pd.Series:
+            shaped = s.str.fullmatch(_ISO_DATE) | s.str.fullmatch(_DK_DATE)
+            return empty_ok(s) | (shaped & _parse_dates(s).notna())
+
+        return [
+            check(
+                f"{name}.date_format",
+                name,
+                lambda s: empty_ok(s) | s.str.fullmatch(_ISO_DATE) | s.str.fullmatch(_DK_DATE),
+                lambda t, r, i: (
+                    f"{_quote(r, i, name)} is not a date; write YYYY-MM-DD or DD-MM-YYYY"
+                ),
+            ),
+            check(
+                f"{name}.date_real",
+                name,
+                lambda s: ~(s.str.fullmatch(_ISO_DATE) | s.str.fullmatch(_DK_DATE)) | real_date(s),
+                lambda t, r, i: f"{_quote(r, i, name)} is not a real calendar date",
+            ),
+        ]
+    if col.kind == "bool":
+        return [
+            check(
+                f"{name}.bool",
+                name,
+                lambda s: empty_ok(s) | s.str.casefold().isin(list(_BOOLS)),
+                lambda t, r, i: (
+                    f"{_quote(r, i, name)} is not a yes/no value; use true/false, 1/0 or ja/nej"
+                ),
+            )
+        ]
+    if col.kind == "id":
+        return [
+            check(
+                f"{name}.cpr",
+                name,
+                lambda s: ~s.str.fullmatch(_CPR),
+                # The value is not echoed: it may be a real CPR number.
+                lambda t, r, i: (
+                    "looks like a CPR number (ten digits); replace person_id with a "
+                    "pseudonym before ingest (the value is not shown)"
+                ),
+            )
+        ]
+    return []
+
+
+def _row_rules(spec: FileSpec) -> list[tuple[str, str, Callable, Message]]:
+    """Rules across columns of one row, as (id, column reported, check, message)."""
+
+    def iso(t: pd.DataFrame, i: int, c: str) -> str:
+        return t.at[i, c].date().isoformat()
+
+    if spec.name == "training_posts":
+        return [
+            (
+                "filled_le_advertised",
+                "filled",
+                lambda d: (
+                    d["filled"].isna() | d["advertised"].isna() | (d["filled"] <= d["advertised"])
+                ),
+                lambda t, r, i: (
+                    f"{t.at[i, 'filled']} posts filled but only "
+                    f"{t.at[i, 'advertised']} advertised; filled must be <= advertised"
+                ),
+            )
+        ]
+    if spec.name != "trainees":
+        return []
+    rules: list[tuple[str, str, Callable, Message]] = []
+    for later in ("i_end", "h_start", "exit_date"):
+        rules.append(
+            (
+                f"{later}_after_i_start",
+                later,
+                lambda d, c=later: d[c].isna() | d["i_start"].isna() | (d[c] >= d["i_start"]),
+                lambda t, r, i, c=later: f"{iso(t, i, c)} is before i_start {iso(t, i, 'i_start')}",
+            )
+        )
+    for date_col in ("i_start", "i_end", "h_start", "exit_date"):
+        rules.append(
+            (
+                f"{date_col}_after_extract",
+                date_col,
+                lambda d, c=date_col: (
+                    d[c].isna() | d["extract_date"].isna() | (d[c] <= d["extract_date"])
+                ),
+                lambda t, r, i, c=date_col: (
+                    f"{iso(t, i, c)} is after extract_date "
+                    f"{iso(t, i, 'extract_date')}; the data cannot describe the future"
+                ),
+            )
+        )
+    rules += [
+        (
+            "h_specialty_without_h_start",
+            "h_specialty",
+            lambda d: d["h_specialty"].isna() | d["h_start"].notna(),
+            lambda t, r, i: (
+                f"{_quote(r, i, 'h_specialty')} is given but h_start is empty; give both or neither"
+            ),
+        ),
+        (
+            "h_start_without_h_specialty",
+            "h_specialty",
+            lambda d: d["h_start"].isna() | d["h_specialty"].notna(),
+            lambda t, r, i: "is empty but h_start is given; say which specialty the H-post is in",
+        ),
+        (
+            "exit_and_h_start",
+            "exit_date",
+            lambda d: d["exit_date"].isna() | d["h_start"].isna(),
+            lambda t, r, i: (
+                "is given although the doctor started an H-post (h_start); "
+                "exit_date is only for doctors who left without one"
+            ),
+        ),
+        (
+            "age_at_i_start",
+            "birth_year",
+            lambda d: (
+                d["birth_year"].isna()
+                | d["i_start"].isna()
+                | (d["i_start"].dt.year - d["birth_year"]).between(20, 75)
+            ),
+            lambda t, r, i: (
+                f"{t.at[i, 'birth_year']} makes the doctor "
+                f"{t.at[i, 'i_start'].year - t.at[i, 'birth_year']} years old at i_start; "
+                f"expected 20 to 75"
+            ),
+        ),
+    ]
+    return rules
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------------
+def validate_table(raw: pd.DataFrame, spec: FileSpec, file: str) -> tuple[pd.DataFrame, list[str]]:
+    """Check one file's text cells and parsed values; return the typed table and the problems."""
+    raw_schema, typed_schema, rules = _schemas(spec)
+    failures = _failures(raw_schema, raw)
+    typed = pd.DataFrame({col.name: _parse(raw[col.name], col) for col in spec.columns})
+    # Cells that already failed their format check are left out of the value checks.
+    for rule_id, row in failures:
+        column = rules[rule_id].column
+        if column in typed:
+            typed.at[row, column] = pd.NA
+    failures += _failures(typed_schema, typed)
+    problems = _messages(failures, rules, typed, raw, spec, file)
+    if problems:
+        return typed, problems
+    return _final_types(typed, spec), []
+
+
+def _failures(schema: pa.DataFrameSchema, df: pd.DataFrame) -> list[tuple[str, int]]:
+    try:
+        schema.validate(df, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        cases = cases[cases["index"].notna()]
+        pairs = pd.DataFrame(
+            {"check": cases["check"].astype(str), "row": cases["index"].astype(int)}
+        )
+        return list(pairs.drop_duplicates().itertuples(index=False, name=None))
+    return []
+
+
+def _messages(
+    failures: list[tuple[str, int]],
+    rules: dict[str, _Rule],
+    typed: pd.DataFrame,
+    raw: pd.DataFrame,
+    spec: FileSpec,
+    file: str,
+) -> list[str]:
+    order = {name: pos for pos, name in enumerate(spec.column_names)}
+    by_rule: dict[str, list[int]] = {}
+    for rule_id, row in failures:
+        by_rule.setdefault(rule_id, []).append(row)
+    lines: list[tuple[int, int, str]] = []
+    for rule_id, rows in by_rule.items():
+        rule = rules[rule_id]
+        rows = sorted(set(rows))
+        column_pos = order.get(rule.column.split(",")[0], len(order))
+        for row in rows[:MAX_LINES_PER_CHECK]:
+            text = rule.message(typed, raw, row)
+            lines.append((row, column_pos, f"{file}:{row}: {rule.column}: {text}"))
+        if len(rows) > MAX_LINES_PER_CHECK:
+            rest = rows[MAX_LINES_PER_CHECK:]
+            text = (
+                f"{file}:{rest[0]}: {rule.column}: ... and {len(rest):,} more rows with the same "
+                f"problem (rows {rest[0]} to {rest[-1]})"
+            )
+            lines.append((rows[MAX_LINES_PER_CHECK - 1], column_pos, text))
+    return [text for _, _, text in sorted(lines)]
+
+
+def _final_types(typed: pd.DataFrame, spec: FileSpec) -> pd.DataFrame:
+    out = typed.reset_index(drop=True)
+    for col in spec.columns:
+        if col.kind in ("year", "int"):
+            out[col.name] = out[col.name].astype("int64")
+        elif col.kind == "float":
+            out[col.name] = out[col.name].astype("float64")
+        elif col.kind == "bool":
+            out[col.name] = out[col.name].astype(bool)
+        elif col.kind == "id":
+            out[col.name] = out[col.name].astype(str)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# What was read (for the ingest notebook)
+# --------------------------------------------------------------------------------------------
+def overview(dataset: Dataset) -> pd.DataFrame:
+    """Rows, years and format per file, with Danish column names."""
+    info = dataset.info()
+    rows = []
+    for name, src in dataset.sources.items():
+        first, last = info["years"][name]
+        rows.append(
+            {
+                "Fil": src.file,
+                "Rækker": src.rows,
+                "Fra år": first,
+                "Til år": last,
+                "Tegnsæt": src.encoding or "Excel",
+                "Separator": {",": "komma", ";": "semikolon", None: "–"}[src.separator],
+                "Kolonner udeladt": ", ".join(src.ignored_columns) or "–",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def national_totals(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Patients by age group and physicians by grade, national, per year (wide)."""
+    patients = tables["patients"].pivot_table(
+        index="year", columns="age_group", values="patients", aggfunc="sum", observed=True
+    )
+    physicians = tables["physicians"].pivot_table(
+        index="year", columns="grade", values="headcount", aggfunc="sum", observed=True
+    )
+    out = pd.concat(
+        [patients.add_prefix("patients_"), physicians.add_prefix("physicians_")], axis=1
+    )
+    out.columns = [str(c) for c in out.columns]
+    return out.reset_index()
+
+
+def metrics(dataset: Dataset) -> dict[str, Any]:
+    """Small facts about the input for ``reports/metrics.json``."""
+    info = dataset.info()
+    return {
+        "rows": {name: src.rows for name, src in dataset.sources.items()},
+        "first_year": info["years"]["patients"][0],
+        "last_year": info["years"]["patients"][1],
+        "extract_date": info["extract_date"],
+        "synthetic": info["synthetic"],
+    }
+
+
+def plot_national_totals(totals: pd.DataFrame):
+    """Two panels: patients by age group and physicians by grade, per year."""
+    import matplotlib.pyplot as plt
+
+    from pipeline.plotting import danish_axis, year_axis
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for col, label in (("patients_adult", "Voksne"), ("patients_child_adolescent", "Børn og unge")):
+        left.plot(totals["year"], totals[col], label=label)
+    left.set(title="Patienter i regionspsykiatrien", xlabel="År", ylabel="Personer")
+    for col, label in (
+        ("physicians_specialist", "Speciallæger"),
+        ("physicians_trainee", "Læger under uddannelse"),
+    ):
+        right.plot(totals["year"], totals[col], label=label)
+    right.set(title="Læger i psykiatrien", xlabel="År", ylabel="Personer")
+    for ax in (left, right):
+        ax.set_ylim(bottom=0)
+        danish_axis(ax)
+        year_axis(ax)
+        ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def validate_message(dataset: Dataset) -> str:
+    """The validation result in one Danish sentence."""
+    kind = "syntetiske demodata" if dataset.synthetic else "data"
+    return (
+        f"Alle {len(dataset.sources)} filer i {dataset.raw_dir} overholder datakontrakten "
+        f"({kind}, udtræksdato {dataset.extract_date.date().isoformat()})."
+    )

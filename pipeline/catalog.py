@@ -1,0 +1,130 @@
+"""Every dataset by name, in one place.
+
+Stages never build paths themselves: they ask the catalog. Processed input tables are named after
+their file (``"patients"``); a stage's own tables are ``"stage/name"`` (``"growth/rates"``).
+
+>>> Catalog().path("patients")
+PosixPath('data/processed/patients.parquet')
+>>> Catalog().path("growth/rates")
+PosixPath('reports/tables/growth/rates.parquet')
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+PROCESSED_DIR = Path("data/processed")
+REFERENCE_FILE = Path("data/reference/published_figures.csv")
+REPORTS_DIR = Path("reports")
+DATASET_INFO = "dataset.json"
+
+
+class Catalog:
+    """Named access to the project's data, relative to the project root ``root``."""
+
+    def __init__(self, root: Path | str = "."):
+        self.root = Path(root)
+
+    # --- locations -------------------------------------------------------------------------
+    def path(self, name: str) -> Path:
+        """Parquet file behind a table name."""
+        if "/" in name:
+            stage, table = name.split("/", 1)
+            return self.root / REPORTS_DIR / "tables" / stage / f"{table}.parquet"
+        return self.root / PROCESSED_DIR / f"{name}.parquet"
+
+    @property
+    def processed_dir(self) -> Path:
+        return self.root / PROCESSED_DIR
+
+    @property
+    def reference_file(self) -> Path:
+        return self.root / REFERENCE_FILE
+
+    def metrics_path(self, stage: str) -> Path:
+        return self.root / REPORTS_DIR / "metrics" / f"{stage}.json"
+
+    def figure_path(self, stage: str, name: str) -> Path:
+        return self.root / REPORTS_DIR / "figures" / stage / f"{name}.png"
+
+    # --- reading ---------------------------------------------------------------------------
+    def load(self, name: str) -> pd.DataFrame:
+        import pandas as pd
+
+        path = self.path(name)
+        if not path.exists():
+            raise FileNotFoundError(
+                f"{path}: table {name!r} does not exist yet; run the stage that writes it "
+                f"(dvc repro) first"
+            )
+        return pd.read_parquet(path)
+
+    def dataset_info(self) -> dict[str, Any]:
+        """What ingest recorded about the input: directory, extract date, synthetic or not."""
+        return json.loads((self.processed_dir / DATASET_INFO).read_text(encoding="utf-8"))
+
+    def load_reference(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.read_csv(self.reference_file)
+
+    # --- writing ---------------------------------------------------------------------------
+    def save(self, df: pd.DataFrame, name: str) -> None:
+        """Write a table as parquet (for the next stage) and CSV (for people), atomically."""
+        path = self.path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _atomic(path, lambda tmp: df.to_parquet(tmp, index=False))
+        _atomic(path.with_suffix(".csv"), lambda tmp: df.to_csv(tmp, index=False))
+
+    def save_metrics(self, stage: str, metrics: dict[str, Any]) -> None:
+        """Write a stage's metrics; the report stage merges them into ``reports/metrics.json``."""
+        path = self.metrics_path(stage)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(_plain(metrics), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        _atomic(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+    def save_figure(self, fig: Figure, stage: str, name: str) -> None:
+        """Save a figure as a PNG plot for DVC (no timestamps, so identical inputs give identical
+        bytes)."""
+        path = self.figure_path(stage, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _atomic(
+            path,
+            lambda tmp: fig.savefig(tmp, format="png", dpi=110, metadata={"Software": None}),
+        )
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready copy: numpy scalars to Python, floats rounded so metrics diff cleanly."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return None
+        return round(value, 6)
+    return value
+
+
+def _atomic(path: Path, write) -> None:
+    """Write through a temporary file in the same directory, then rename: never half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,123 @@
+"""Command line: ``python -m pipeline COMMAND``.
+
+Bad input (data files, parameters) is reported one line per problem on stderr with exit code 1 and
+no traceback; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from pipeline.errors import InputError, StageError
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline",
+        description="Physician workforce planning for Danish psychiatry.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run one pipeline stage (what `dvc repro` calls)")
+    run.add_argument("stage", help="stage name in dvc.yaml, e.g. ingest")
+    run.add_argument(
+        "--timeout",
+        type=_positive,
+        default=None,
+        help="seconds a notebook cell may run (default 1800)",
+    )
+
+    validate = sub.add_parser("validate", help="check a data directory against the contract")
+    validate.add_argument("directory", type=Path)
+    validate.add_argument(
+        "--params",
+        type=Path,
+        default=Path("."),
+        help="project root whose params.yaml holds data.rename (default .)",
+    )
+
+    synth = sub.add_parser("synth", help="write a synthetic dataset in the contract's format")
+    synth.add_argument("--out", type=Path, required=True, help="directory to write")
+    synth.add_argument("--seed", type=int, required=True)
+    synth.add_argument(
+        "--trainees",
+        type=_positive,
+        default=None,
+        help="number of trainees (default: one per filled I-post)",
+    )
+    synth.add_argument("--first-year", type=int, default=2010)
+    synth.add_argument("--last-year", type=int, default=2025)
+    synth.add_argument(
+        "--dialect",
+        choices=["standard", "danish"],
+        default="standard",
+        help="danish: ';' separators, decimal commas, DD-MM-YYYY, Windows-1252",
+    )
+
+    sub.add_parser("environment-yml", help="print environment.yml generated from the lock")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # Progress goes to stderr; `validate` keeps it quiet so its output is only the problems.
+    level = logging.WARNING if args.command == "validate" else logging.INFO
+    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
+    try:
+        return _dispatch(args)
+    except InputError as exc:
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        return 1
+    except StageError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "run":
+        from pipeline.runner import run_stage
+
+        run_stage(args.stage, timeout=args.timeout)
+        return 0
+    if args.command == "validate":
+        from pipeline.ingest import validate_dir
+        from pipeline.params import load_params
+
+        params = load_params(args.params) if (args.params / "params.yaml").exists() else None
+        rename = params["data"]["rename"] if params else {}
+        print(validate_dir(args.directory, rename))
+        return 0
+    if args.command == "synth":
+        from pipeline.synth import SynthConfig, write_synthetic
+
+        if args.last_year < args.first_year + 4:
+            raise InputError("synth: --last-year must be at least four years after --first-year")
+        config = SynthConfig(
+            seed=args.seed,
+            first_year=args.first_year,
+            last_year=args.last_year,
+            trainees=args.trainees,
+        )
+        write_synthetic(args.out, config, dialect=args.dialect)
+        print(f"wrote a synthetic dataset to {args.out}")
+        return 0
+    if args.command == "environment-yml":
+        from pipeline.environment import environment_yml
+
+        sys.stdout.write(environment_yml(Path("requirements.lock")))
+        return 0
+    raise AssertionError(args.command)

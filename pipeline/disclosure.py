@@ -1,0 +1,62 @@
+"""Disclosure control: no published figure describes fewer persons than ``report.min_cell``.
+
+Every table and curve meant for a page passes through here, so every report inherits the rule.
+A zero is shown as zero: it describes nobody.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+
+SUPPRESSED = "<{min_cell}"
+
+
+def suppress_counts(
+    df: pd.DataFrame,
+    counts: str | Iterable[str],
+    min_cell: int,
+    dependent: Iterable[str] = (),
+) -> pd.DataFrame:
+    """Hide counts of 1 to ``min_cell - 1`` persons, and what can be derived from them.
+
+    Parameters
+    ----------
+    df
+        A table of aggregates.
+    counts
+        Columns holding numbers of persons. A cell below ``min_cell`` becomes ``"<5"``
+        (for ``min_cell=5``).
+    min_cell
+        The disclosure threshold (``params.yaml: report.min_cell``).
+    dependent
+        Columns computed from the row's persons (shares, rates, intervals): they become
+        missing wherever the row's first count column is suppressed.
+
+    Returns
+    -------
+    DataFrame
+        A copy; count columns that needed suppression hold text.
+    """
+    counts = [counts] if isinstance(counts, str) else list(counts)
+    out = df.copy()
+    label = SUPPRESSED.format(min_cell=min_cell)
+    small_rows = None
+    for col in counts:
+        values = pd.to_numeric(out[col], errors="coerce")
+        small = (values > 0) & (values < min_cell)
+        if small.any():
+            out[col] = out[col].astype(object).where(~small, label)
+        small_rows = small if small_rows is None else small_rows
+    if small_rows is not None:
+        for col in dependent:
+            out[col] = out[col].where(~small_rows)
+    return out
+
+
+def smallest_count(df: pd.DataFrame, counts: Iterable[str]) -> float:
+    """The smallest positive count left in ``df`` (inf when none): what the safety check asks."""
+    values = pd.concat([pd.to_numeric(df[c], errors="coerce") for c in counts])
+    values = values[values > 0]
+    return float(values.min()) if len(values) else float("inf")

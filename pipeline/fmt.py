@@ -1,0 +1,77 @@
+"""Danish number formatting for everything leadership reads: ``12.345``, ``2,5 %``."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from pandas.io.formats.style import Styler
+
+MONTHS = (
+    "januar",
+    "februar",
+    "marts",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "august",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
+
+
+def number(value: Any, decimals: int = 0) -> str:
+    """``12345.6`` -> ``"12.346"``; ``2.25, 1`` -> ``"2,3"``; missing -> ``"–"``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, str):
+        return value
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".").replace("-", "−")
+
+
+def percent(share: Any, decimals: int = 1) -> str:
+    """A share as Danish percent: ``0.025`` -> ``"2,5 %"``."""
+    if share is None or (isinstance(share, float) and math.isnan(share)):
+        return "–"
+    return f"{number(100 * share, decimals)} %"
+
+
+def date(value: Any) -> str:
+    """``2026-03-31`` -> ``"31. marts 2026"``."""
+    import pandas as pd
+
+    ts = pd.Timestamp(value)
+    return f"{ts.day}. {MONTHS[ts.month - 1]} {ts.year}"
+
+
+def quantity(value: Any, unit: str) -> str:
+    """A value in its unit: shares as percent, counts as whole numbers."""
+    return percent(value) if unit == "share" else number(value)
+
+
+def table(df: pd.DataFrame, decimals: int | dict[str, int] = 0, percent_columns=()) -> Styler:
+    """A DataFrame styled for display with Danish separators and no index column.
+
+    Columns about years ("År", "Fra år", "year") are shown without thousands separators.
+    """
+    formats: dict[str, Any] = {}
+    for col in df.columns:
+        if _is_year_column(str(col)):
+            formats[col] = lambda v: "–" if v is None or v != v else f"{int(v)}"
+        elif col in percent_columns:
+            formats[col] = lambda v: percent(v)
+        elif df[col].dtype.kind in "iuf":
+            d = decimals.get(col, 0) if isinstance(decimals, dict) else decimals
+            formats[col] = lambda v, d=d: number(v, d)
+    return df.style.format(formats, na_rep="–").hide(axis="index")
+
+
+def _is_year_column(name: str) -> bool:
+    words = name.casefold().replace("_", " ").split()
+    return bool(words) and words[-1] in {"år", "year", "årstal", "kohorte", "cohort"}

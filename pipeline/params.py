@@ -1,0 +1,128 @@
+"""Parameters: the defaults, and reading ``params.yaml`` with clear errors.
+
+``params.yaml`` is the one place analysts change the analysis. Every stage reads its own section, so
+DVC re-runs only the stages whose section changed. ``DEFAULTS`` documents every key, gives its type
+and is what the landing page compares against to show which values were changed.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipeline.errors import ParamError
+
+PARAMS_FILE = "params.yaml"
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "data": {
+        # Directory holding the input files of the data contract (docs/data-contract.md).
+        "raw_dir": "data/raw/demo",
+        # Per file, a site's own column names mapped onto the contract's:
+        # {"patients": {"aar": "year", "antal": "patients"}}.
+        "rename": {},
+    },
+    "report": {
+        # Disclosure threshold: no published count describes fewer persons than this.
+        "min_cell": 5,
+        # Off only for an analyst's own, unpublished researcher pages.
+        "publish_safe": True,
+    },
+}
+
+# Mappings whose keys the user chooses; their contents are checked by the code that uses them.
+OPEN_MAPPINGS = {("data", "rename")}
+
+
+def load_params(root: Path | str = ".") -> dict[str, dict[str, Any]]:
+    """Read ``params.yaml`` under ``root`` and check it against ``DEFAULTS``.
+
+    Keys missing from the file take their default. Unknown keys and values of the wrong type are
+    errors that name the key and say what is expected.
+    """
+    path = Path(root) / PARAMS_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ParamError(f"{PARAMS_FILE}: file not found in {Path(root).resolve()}") from None
+    try:
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        raise ParamError(
+            f"{PARAMS_FILE}{where}: not valid YAML ({exc.__class__.__name__})"
+        ) from None
+    problems: list[str] = []
+    merged = _merge(DEFAULTS, raw, (), problems)
+    if problems:
+        raise ParamError(problems)
+    return merged
+
+
+def changed_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Flat ``{"section.key": value}`` of every value that differs from ``DEFAULTS``."""
+    flat_now, flat_default = _flatten(params), _flatten(DEFAULTS)
+    return {k: v for k, v in flat_now.items() if flat_default.get(k, object()) != v}
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in d.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value and (tuple(name.split(".")) not in OPEN_MAPPINGS):
+            out.update(_flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def _merge(default: Any, given: Any, path: tuple[str, ...], problems: list[str]) -> Any:
+    name = ".".join(path) or "(top level)"
+    if isinstance(default, dict) and path not in OPEN_MAPPINGS:
+        if not isinstance(given, dict):
+            problems.append(f"{PARAMS_FILE}: {name}: expected a mapping of keys, got {given!r}")
+            return default
+        merged = {}
+        for key in given:
+            if key not in default:
+                hint = difflib.get_close_matches(str(key), list(default), n=1)
+                suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+                known = ", ".join(default)
+                problems.append(
+                    f"{PARAMS_FILE}: {'.'.join((*path, str(key)))}: unknown parameter"
+                    f"{suggestion} (known here: {known})"
+                )
+        for key, value in default.items():
+            merged[key] = (
+                _merge(value, given[key], (*path, key), problems) if key in given else value
+            )
+        return merged
+    if not _same_type(default, given):
+        problems.append(f"{PARAMS_FILE}: {name}: expected {_type_name(default)}, got {given!r}")
+        return default
+    return given
+
+
+def _same_type(default: Any, given: Any) -> bool:
+    if isinstance(default, bool) or isinstance(given, bool):
+        return isinstance(default, bool) and isinstance(given, bool)
+    if isinstance(default, float):
+        return isinstance(given, int | float)
+    if default is None:
+        return True
+    return isinstance(given, type(default))
+
+
+def _type_name(value: Any) -> str:
+    return {
+        bool: "true or false",
+        int: "a whole number",
+        float: "a number",
+        str: "a text",
+        list: "a list",
+        dict: "a mapping",
+    }.get(type(value), type(value).__name__)

@@ -1,0 +1,76 @@
+"""One figure style for every stage: readable in print and in grey scale, Danish number axes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+# Distinguishable in grey scale as well as in colour (dark, mid, light) plus marker shapes.
+COLORS = ("#1b3a5c", "#c0504d", "#7f7f7f", "#2e8b57", "#e0a030", "#6a4c93")
+MARKERS = ("o", "s", "^", "D", "v", "P")
+LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1)), (0, (1, 1)))
+
+
+def setup() -> None:
+    """Apply the project's matplotlib style (call once at the top of a notebook)."""
+    import matplotlib as mpl
+    from cycler import cycler
+
+    mpl.rcParams.update(
+        {
+            "figure.figsize": (8, 4.5),
+            "figure.dpi": 100,
+            "savefig.bbox": "tight",
+            "font.size": 11,
+            "axes.titlesize": 12,
+            "axes.titleweight": "bold",
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.grid": True,
+            "grid.color": "#dddddd",
+            "grid.linewidth": 0.6,
+            "legend.frameon": False,
+            "lines.linewidth": 2.0,
+            "lines.markersize": 5,
+            "axes.prop_cycle": cycler(color=COLORS)
+            + cycler(marker=MARKERS)
+            + cycler(linestyle=LINESTYLES),
+            "svg.hashsalt": "laegedaekning",
+        }
+    )
+
+
+def danish_axis(ax: Axes, axis: str = "y", decimals: int = 0, percent: bool = False) -> None:
+    """Tick labels with Danish separators: ``12.000``, ``2,5 %``."""
+    from matplotlib.ticker import FuncFormatter
+
+    from pipeline.fmt import number
+    from pipeline.fmt import percent as pct
+
+    fmt = FuncFormatter(lambda v, _: pct(v, decimals) if percent else number(v, decimals))
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+
+
+def year_axis(ax: Axes) -> None:
+    """Whole years on the x axis, without thousands separators."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_formatter("{x:.0f}")
+
+
+def show(fig, alt: str) -> None:
+    """Display a figure in the notebook with alt text (kept in the HTML pages), then close it."""
+    import base64
+    import io
+
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
+    plt.close(fig)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    display({"image/png": data, "text/plain": alt}, raw=True, metadata={"image/png": {"alt": alt}})

@@ -1,0 +1,204 @@
+"""End to end: the real pipeline (`dvc repro`) in a temporary copy of the repository."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import BIN, ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def sh(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=1800)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def dvc(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    return sh(str(BIN / "dvc"), *args, cwd=cwd, check=check)
+
+
+def digests(project: Path, patterns: list[str]) -> dict[str, str]:
+    return {
+        str(p.relative_to(project)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for pattern in patterns
+        for p in sorted(project.glob(pattern))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory, small_dataset) -> Path:
+    """A git clone-like copy of the working tree whose params point at the small dataset."""
+    project = tmp_path_factory.mktemp("e2e") / "project"
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    for name in filter(None, files):
+        if (ROOT / name).is_file():
+            (project / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, project / name)
+    shutil.copytree(small_dataset, project / "data" / "raw" / "small")
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["data"]["raw_dir"] = "data/raw/small"
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    for args in (
+        ["init", "-q"],
+        ["add", "-A"],
+        ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "copy"],
+    ):
+        sh("git", *args, cwd=project)
+    dvc("repro", cwd=project)
+    return project
+
+
+def test_outputs_exist_and_agree_with_the_input(project, small_dataset):
+    metrics = json.loads((project / "reports" / "metrics.json").read_text())
+    for name in ("patients", "physicians", "training_posts", "trainees"):
+        rows = len(pd.read_csv(small_dataset / f"{name}.csv"))
+        assert metrics["ingest"]["rows"][name] == rows
+        assert len(pd.read_parquet(project / "data" / "processed" / f"{name}.parquet")) == rows
+    assert metrics["ingest"]["first_year"] == 2015 and metrics["ingest"]["last_year"] == 2021
+    assert (project / "reports" / "executed" / "01_ingest.ipynb").exists()
+    assert (project / "reports" / "figures" / "ingest" / "landstal.png").exists()
+    info = json.loads((project / "data" / "processed" / "dataset.json").read_text())
+    assert info["raw_dir"] == "data/raw/small" and info["synthetic"] is True
+
+
+def test_pages_are_self_contained_and_carry_the_demo_banner(project):
+    pages = [
+        project / "reports" / "index.html",
+        *sorted((project / "reports" / "analyse").glob("*.html")),
+    ]
+    assert len(pages) >= 2
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        assert "Demodata – syntetiske tal" in html, page
+        assert "<script src=" not in html, page  # no require.js, MathJax or anything from a CDN
+        assert 'lang="da"' in html
+        assert page.stat().st_size < 5_000_000
+    index = (project / "reports" / "index.html").read_text(encoding="utf-8")
+    assert 'href="analyse/ingest.html"' in index
+    assert "data/raw/small" in index  # which data the reports were made from
+
+
+def test_second_repro_does_nothing(project):
+    result = dvc("repro", cwd=project)
+    assert "Running stage" not in result.stdout
+    assert "Data and pipelines are up to date" in result.stdout
+
+
+def test_saving_a_notebook_in_jupyterlab_keeps_stages_fresh(project):
+    """Open a notebook through a real Jupyter server (jupytext's contents manager, as JupyterLab
+    does), add outputs and kernel metadata as a run would, save: no stage becomes stale."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    token = "test-token"
+    command = [
+        str(BIN / "jupyter"),
+        "server",
+        "--no-browser",
+        f"--port={port}",
+        "--ip=127.0.0.1",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={project}",
+    ]
+    if os.geteuid() == 0:  # CI containers run as root, which Jupyter refuses by default
+        command.append("--allow-root")
+    log = project.parent / "jupyter-server.log"
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log.open("w"))
+    base = f"http://127.0.0.1:{port}/api/contents/notebooks/01_ingest.py"
+    headers = {"Authorization": f"token {token}", "Content-Type": "application/json"}
+    try:
+        for _ in range(120):
+            try:
+                request = urllib.request.Request(f"{base}?type=notebook", headers=headers)
+                model = json.load(urllib.request.urlopen(request, timeout=5))
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail(f"jupyter server did not start:\n{log.read_text()[-3000:]}")
+        nb = model["content"]
+        for cell in nb["cells"]:
+            if cell["cell_type"] == "code":
+                cell["execution_count"] = 1
+                cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "x\n"}]
+                cell["metadata"]["execution"] = {"iopub.status.idle": "2026-01-01T00:00:00Z"}
+        nb["metadata"]["kernelspec"] = {
+            "name": "laegedaekning",
+            "display_name": "Python (l)",
+            "language": "python",
+        }
+        nb["metadata"]["language_info"] = {"name": "python", "version": sys.version.split()[0]}
+        body = json.dumps({"type": "notebook", "format": "json", "content": nb}).encode()
+        request = urllib.request.Request(base, data=body, headers=headers, method="PUT")
+        urllib.request.urlopen(request, timeout=30).read()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert (project / "notebooks" / "01_ingest.ipynb").exists(), "the paired .ipynb was saved"
+    status = dvc("status", "--json", cwd=project)
+    assert json.loads(status.stdout) == {}, status.stdout
+
+
+def test_changing_a_parameter_marks_only_its_stages(project):
+    params_file = project / "params.yaml"
+    original = params_file.read_text()
+    params = yaml.safe_load(original)
+    params["report"]["publish_safe"] = False
+    params_file.write_text(yaml.safe_dump(params, sort_keys=False))
+    try:
+        assert set(json.loads(dvc("status", "--json", cwd=project).stdout)) == {"report"}
+        params["data"]["rename"] = {"patients": {"aar": "year"}}
+        params_file.write_text(yaml.safe_dump(params, sort_keys=False))
+        assert set(json.loads(dvc("status", "--json", cwd=project).stdout)) >= {"ingest"}
+    finally:
+        params_file.write_text(original)
+    assert json.loads(dvc("status", "--json", cwd=project).stdout) == {}
+
+
+def test_experiments_metrics_and_plots_commands(project):
+    result = dvc("exp", "run", "-S", "report.publish_safe=false", cwd=project)
+    assert "Running stage 'report'" in result.stdout
+    assert "Running stage 'ingest'" not in result.stdout
+    shown = dvc("exp", "show", "--csv", cwd=project).stdout.splitlines()
+    column = shown[0].split(",").index("report.publish_safe")
+    assert {row.split(",")[column] for row in shown[1:]} >= {"True", "False"}
+    assert "ingest.rows.trainees" in dvc("metrics", "show", cwd=project).stdout
+    diff = dvc("metrics", "diff", cwd=project).stdout  # the copy's HEAD has the demo's metrics
+    assert "ingest.rows.trainees" in diff
+    dvc("plots", "show", "-o", "plots_out", cwd=project)
+    assert (project / "plots_out" / "index.html").exists()
+
+
+def test_same_data_and_params_give_identical_tables_and_metrics(project):
+    patterns = [
+        "reports/metrics.json",
+        "reports/metrics/*.json",
+        "reports/tables/**/*",
+        "data/processed/*",
+    ]
+    before = digests(project, patterns)
+    dvc("repro", "--force", cwd=project)
+    assert digests(project, patterns) == before

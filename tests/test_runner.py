@@ -1,0 +1,132 @@
+"""The stage runner: dvc.yaml as the one description of stages, clean failures."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import jupytext
+import pytest
+import yaml
+from conftest import ROOT, run_cli, set_cell
+
+from pipeline.errors import InputError, StageError
+from pipeline.params import OPEN_MAPPINGS, load_params
+from pipeline.runner import _check_parameters_cell, load_stages, notebook_parameters, run_stage
+
+
+def make_project(tmp_path: Path, raw_dir: Path | None = None) -> Path:
+    """A minimal copy of the project: stages, parameters, notebooks, reference figures."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("dvc.yaml", "params.yaml"):
+        shutil.copy(ROOT / name, project / name)
+    shutil.copytree(
+        ROOT / "notebooks",
+        project / "notebooks",
+        ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"),
+    )
+    shutil.copytree(ROOT / "data" / "reference", project / "data" / "reference")
+    if raw_dir is not None:
+        params = yaml.safe_load((project / "params.yaml").read_text())
+        params["data"]["raw_dir"] = str(raw_dir)
+        (project / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    return project
+
+
+def test_stages_come_from_dvc_yaml():
+    stages = load_stages(ROOT)
+    ingest = stages["ingest"]
+    assert ingest.notebook == Path("notebooks/01_ingest.py")
+    assert ingest.executed_notebook == Path("reports/executed/01_ingest.ipynb")
+    assert Path("data/processed") in ingest.outs
+    params = notebook_parameters(ingest, load_params(ROOT))
+    assert params == {"raw_dir": "data/raw/demo", "rename": {}, "min_cell": 5}
+
+
+def test_every_notebook_parameters_cell_matches_its_stage():
+    params = load_params(ROOT)
+    for spec in load_stages(ROOT).values():
+        if spec.notebook is None:
+            continue
+        nb = jupytext.read(ROOT / spec.notebook)
+        _check_parameters_cell(nb, spec, notebook_parameters(spec, params))
+
+
+def test_every_parameter_belongs_to_a_stage():
+    """So that `dvc exp run -S section.key=value` re-runs something for every parameter."""
+    params = load_params(ROOT)
+    declared = {p for spec in load_stages(ROOT).values() for p in spec.params}
+
+    def leaves(d, prefix=()):
+        for key, value in d.items():
+            path = (*prefix, key)
+            if isinstance(value, dict) and path not in OPEN_MAPPINGS:
+                yield from leaves(value, path)
+            else:
+                yield ".".join(path)
+
+    for leaf in leaves(params):
+        parts = leaf.split(".")
+        assert any(".".join(parts[:n]) in declared for n in range(1, len(parts) + 1)), leaf
+
+
+def test_unknown_stage():
+    with pytest.raises(InputError, match="no stage called 'nope'; stages: ingest"):
+        run_stage("nope", ROOT)
+
+
+def test_missing_parameter_in_notebook_is_an_error(tmp_path):
+    project = make_project(tmp_path)
+    nb_path = project / "notebooks" / "01_ingest.py"
+    nb_path.write_text(nb_path.read_text().replace("min_cell = 5\n", ""))
+    with pytest.raises(StageError, match="does not define min_cell"):
+        run_stage("ingest", project)
+
+
+def test_bad_data_fails_cleanly_and_leaves_nothing(tmp_path, dataset_copy):
+    set_cell(dataset_copy, "patients", 3, "patients", "-4")
+    set_cell(dataset_copy, "trainees", 2, "i_start", "2019-02-30")
+    project = make_project(tmp_path, dataset_copy)
+    (project / "data" / "processed").mkdir(parents=True)  # stale output from an earlier run
+    result = run_cli("run", "ingest", cwd=project)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    problems = [line for line in result.stderr.splitlines() if ".csv:" in line]
+    assert problems == [
+        'patients.csv:3: patients: "-4" is below 0; counts must be >= 0',
+        'trainees.csv:2: i_start: "2019-02-30" is not a real calendar date',
+    ]
+    leftovers = [p for p in project.rglob("*") if "reports" in p.parts or "processed" in p.parts]
+    assert leftovers == [p for p in leftovers if p.is_dir()], leftovers
+    assert not (project / "data" / "processed").exists()
+
+
+def test_bug_in_notebook_keeps_the_failed_notebook(tmp_path, small_dataset):
+    project = make_project(tmp_path, small_dataset)
+    nb_path = project / "notebooks" / "01_ingest.py"
+    nb_path.write_text(nb_path.read_text() + "\n# %%\n1 / 0\n")
+    result = run_cli("run", "ingest", cwd=project)
+    assert result.returncode == 1
+    assert "ZeroDivisionError" in result.stderr
+    assert "reports/failed/01_ingest.ipynb" in result.stderr
+    assert (project / "reports" / "failed" / "01_ingest.ipynb").exists()
+    assert not (project / "data" / "processed").exists()
+    assert not (project / "reports" / "executed" / "01_ingest.ipynb").exists()
+
+
+def test_ingest_stage_writes_its_outputs(tmp_path, small_dataset):
+    project = make_project(tmp_path, small_dataset)
+    result = run_cli("run", "ingest", cwd=project)
+    assert result.returncode == 0, result.stderr
+    for out in load_stages(project)["ingest"].outs:
+        assert (project / out).exists(), out
+    assert sorted(p.name for p in (project / "data" / "processed").iterdir()) == [
+        "dataset.json",
+        "patients.parquet",
+        "physicians.parquet",
+        "trainees.parquet",
+        "training_posts.parquet",
+    ]
+    assert "Executing Cell" in result.stderr  # papermill's log output, not a progress bar
+    assert "%|" not in result.stderr

@@ -19,7 +19,7 @@ min_cell = 5
 from pipeline import fmt, ingest, plotting
 from pipeline.catalog import Catalog
 from pipeline.disclosure import suppress_counts
-from pipeline.reference import compare_with_reference
+from pipeline.reference import compare_with_reference, comparison_table
 
 plotting.setup()
 catalog = Catalog()
@@ -73,11 +73,7 @@ plotting.show(
 # %%
 comparison = compare_with_reference(dataset.tables, catalog.load_reference())
 catalog.save(comparison, "ingest/reference_comparison")
-shown = comparison.assign(
-    Publiceret=comparison.apply(lambda r: fmt.quantity(r["published"], r["unit"]), axis=1),
-    Data=comparison.apply(lambda r: fmt.quantity(r["data"], r["unit"]), axis=1),
-)[["label", "year", "Publiceret", "Data"]].rename(columns={"label": "Størrelse", "year": "År"})
-fmt.table(shown)
+fmt.table(comparison_table(comparison))
 
 # %%
 catalog.save_metrics("ingest", ingest.metrics(dataset))

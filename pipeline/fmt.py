@@ -69,7 +69,9 @@ def table(df: pd.DataFrame, decimals: int | dict[str, int] = 0, percent_columns=
         elif df[col].dtype.kind in "iuf":
             d = decimals.get(col, 0) if isinstance(decimals, dict) else decimals
             formats[col] = lambda v, d=d: number(v, d)
-    return df.style.format(formats, na_rep="–").hide(axis="index")
+    text = [c for c in df.columns if c not in formats]
+    styler = df.style.format(formats, na_rep="–").hide(axis="index")
+    return styler.set_properties(subset=text, **{"text-align": "left"}) if text else styler
 
 
 def _is_year_column(name: str) -> bool:

@@ -188,6 +188,9 @@ def test_experiments_metrics_and_plots_commands(project):
     assert "ingest.rows.trainees" in dvc("metrics", "show", cwd=project).stdout
     diff = dvc("metrics", "diff", cwd=project).stdout  # the copy's HEAD has the demo's metrics
     assert "ingest.rows.trainees" in diff
+    # A free-form mapping takes new keys with Hydra's '+'.
+    result = dvc("exp", "run", "-S", "+data.rename.patients.aar=year", cwd=project)
+    assert "Running stage 'ingest'" in result.stdout
     dvc("plots", "show", "-o", "plots_out", cwd=project)
     assert (project / "plots_out" / "index.html").exists()
 

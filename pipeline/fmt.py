@@ -55,6 +55,13 @@ def quantity(value: Any, unit: str) -> str:
     return percent(value) if unit == "share" else number(value)
 
 
+def text(markdown: str):
+    """Computed narrative shown as text in the notebook and the pages (not as code output)."""
+    from IPython.display import Markdown
+
+    return Markdown(markdown)
+
+
 def table(df: pd.DataFrame, decimals: int | dict[str, int] = 0, percent_columns=()) -> Styler:
     """A DataFrame styled for display with Danish separators and no index column.
 
@@ -62,7 +69,7 @@ def table(df: pd.DataFrame, decimals: int | dict[str, int] = 0, percent_columns=
     """
     formats: dict[str, Any] = {}
     for col in df.columns:
-        if _is_year_column(str(col)):
+        if _is_year_column(str(col)) and df[col].dtype.kind in "iuf":
             formats[col] = lambda v: "–" if v is None or v != v else f"{int(v)}"
         elif col in percent_columns:
             formats[col] = lambda v: percent(v)
@@ -74,6 +81,8 @@ def table(df: pd.DataFrame, decimals: int | dict[str, int] = 0, percent_columns=
     return styler.set_properties(subset=text, **{"text-align": "left"}) if text else styler
 
 
+YEAR_COLUMNS = {"år", "fra år", "til år", "startår", "kohorte", "year", "cohort"}
+
+
 def _is_year_column(name: str) -> bool:
-    words = name.casefold().replace("_", " ").split()
-    return bool(words) and words[-1] in {"år", "year", "årstal", "kohorte", "cohort"}
+    return name.casefold().replace("_", " ") in YEAR_COLUMNS

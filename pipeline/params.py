@@ -25,6 +25,33 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # {"patients": {"aar": "year", "antal": "patients"}}.
         "rename": {},
     },
+    "growth": {
+        # Index = 100 in this year, and the gap keeps this year's patients per physician.
+        "base_year": 2013,
+        # Years before this are left out of every model fit.
+        "fit_from_year": 2010,
+        # The regions' method: the average growth of the last k years.
+        "seed_k_years": 3,
+        "models": ["average_growth", "log_linear", "count_glm", "ets"],
+        # "auto": chosen by the backtest; or one of the models.
+        "projection_model": "auto",
+        # "auto" only considers models whose 95 % intervals covered this share in the backtest.
+        "min_coverage_95": 0.8,
+        "horizon_year": 2035,
+        "target_years": [2025, 2030, 2035],
+        # Rolling-origin backtest: shortest training window and longest horizon, in years.
+        "backtest_min_years": 10,
+        "backtest_max_horizon": 5,
+        "ets_damped": True,
+        # Parametric bootstrap refits behind the ETS growth interval.
+        "ets_bootstrap": 100,
+        # Monte Carlo draws behind the gap intervals.
+        "simulations": 10000,
+        "seed": 20131,
+        # Which physicians count (for the growth of physicians and the gap).
+        "physician_grades": ["specialist", "trainee"],
+        "physician_specialties": ["psychiatry", "child_adolescent_psychiatry"],
+    },
     "report": {
         # Disclosure threshold: no published count describes fewer persons than this.
         "min_cell": 5,

@@ -57,7 +57,7 @@ def year_axis(ax: Axes) -> None:
     """Whole years on the x axis, without thousands separators."""
     from matplotlib.ticker import MaxNLocator
 
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
     ax.xaxis.set_major_formatter("{x:.0f}")
 
 

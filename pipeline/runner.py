@@ -173,9 +173,10 @@ def _execute(spec: StageSpec, root: Path, parameters: dict[str, Any], timeout: i
         failed = root / "reports" / "failed" / target.name
         failed.parent.mkdir(parents=True, exist_ok=True)
         os.replace(partial, failed)
+        traceback = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(exc.traceback))  # no terminal colours
         raise StageError(
             f"stage {spec.name}: {spec.notebook} failed in cell {exc.exec_count} with "
-            f"{exc.ename}: {exc.evalue}\n{''.join(exc.traceback)}\n"
+            f"{exc.ename}: {exc.evalue}\n{traceback}\n"
             f"The executed notebook is kept at {failed.relative_to(root)}."
         ) from None
     finally:

@@ -17,11 +17,16 @@ DEMO = ROOT / "data" / "raw" / "demo"
 BIN = Path(sys.executable).parent
 
 
+# Smaller than the demo, yet long enough for the default parameters (base year 2013, a ten-year
+# backtest window).
+SMALL = SynthConfig(seed=7, first_year=2010, last_year=2021)
+
+
 @pytest.fixture(scope="session")
 def small_dataset(tmp_path_factory) -> Path:
-    """A complete synthetic dataset, smaller than the demo (2015-2021)."""
+    """A complete synthetic dataset, 2010-2021."""
     out = tmp_path_factory.mktemp("small") / "raw"
-    write_synthetic(out, SynthConfig(seed=7, first_year=2015, last_year=2021))
+    write_synthetic(out, SMALL)
     return out
 
 

@@ -6,7 +6,7 @@ import re
 
 import pandas as pd
 import pytest
-from conftest import find_row, read_rows, run_cli, set_cell, write_rows
+from conftest import SMALL, find_row, read_rows, run_cli, set_cell, write_rows
 
 from pipeline import contract
 from pipeline.errors import InputError
@@ -212,10 +212,10 @@ def test_repeated_problem_is_summarised(dataset_copy):
 # --- what real extracts look like ----------------------------------------------------------------
 def test_danish_dialect_reads_identically(small_dataset, tmp_path):
     """';' separators, decimal commas, DD-MM-YYYY, ja/nej and Windows-1252 give the same tables."""
-    from pipeline.synth import SynthConfig, write_synthetic
+    from pipeline.synth import write_synthetic
 
     danish = tmp_path / "danish"
-    write_synthetic(danish, SynthConfig(seed=7, first_year=2015, last_year=2021), dialect="danish")
+    write_synthetic(danish, SMALL, dialect="danish")
     raw = (danish / "patients.csv").read_bytes()
     assert b"Sj\xe6lland" in raw and b";" in raw  # really Windows-1252 and semicolons
     standard, local = read_dataset(small_dataset), read_dataset(danish)

@@ -1,0 +1,226 @@
+# %% [markdown]
+# # Vækst i patienter og læger – og hvor mange læger der mangler
+#
+# Regionernes udspil om fremtidens psykiatri viste antallet af patienter og læger som indeks
+# (2013 = 100) og skrev, at patienterne vokser med 2 % om året og lægerne med 0,6 %, så "vi i 2022
+# kommer til at mangle mere end 100 speciallæger". Den fremskrivning var en konstant vækstrate
+# uden usikkerhed. Her stiller vi det samme spørgsmål med fire modeller, tester dem på fortiden
+# (backtest), fremskriver med usikkerhedsintervaller og beregner, hvor mange læger der skal til
+# for at holde basisårets antal patienter pr. læge.
+#
+# Alle beregninger ligger i `pipeline/growth.py`.
+
+# %% tags=["parameters"]
+# Standardværdier til interaktiv brug; `dvc repro` indsætter værdierne fra params.yaml
+# (sektionen `growth`).
+base_year = 2013
+fit_from_year = 2010
+seed_k_years = 3
+models = ["average_growth", "log_linear", "count_glm", "ets"]
+projection_model = "auto"
+min_coverage_95 = 0.8
+horizon_year = 2035
+target_years = [2025, 2030, 2035]
+backtest_min_years = 10
+backtest_max_horizon = 5
+ets_damped = True
+ets_bootstrap = 100
+simulations = 10000
+seed = 20131
+physician_grades = ["specialist", "trainee"]
+physician_specialties = ["psychiatry", "child_adolescent_psychiatry"]
+
+# %%
+from pipeline import fmt, growth, plotting
+from pipeline.catalog import Catalog
+from pipeline.params import DEFAULTS
+
+plotting.setup()
+catalog = Catalog()
+params = {name: globals()[name] for name in DEFAULTS["growth"]}
+tables = {name: catalog.load(name) for name in ("patients", "physicians")}
+growth.check_params(params, tables["patients"]["year"].unique())
+series = growth.build_series(tables, physician_grades, physician_specialties, fit_from_year)
+modelled = growth.modelled_series(series)
+first_year, last_year = int(series["year"].min()), int(series["year"].max())
+catalog.save(series, "growth/series")
+
+# %% [markdown]
+# ## Patienter og læger som indeks
+#
+# Som i regionernes figur: antal patienter og antal læger, begge sat til 100 i basisåret. Læger
+# tæller her alle læger i psykiatri og børne- og ungdomspsykiatri (speciallæger og læger under
+# uddannelse, jf. `physician_grades`); voksne patienter sammenlignes med psykiatere, børn og unge
+# med børne- og ungdomspsykiatere.
+
+# %%
+index = growth.index_series(series, base_year)
+catalog.save(index, "growth/index")
+figure = growth.plot_index(
+    index, [growth.NATIONAL], ["total", "adult", "child_adolescent"], base_year
+)
+catalog.save_figure(figure, "growth", "indeks_danmark")
+plotting.show(
+    figure,
+    alt=f"Tre linjediagrammer {first_year}–{last_year}: antal patienter og "
+    f"læger som indeks med {base_year} = 100, i alt, for voksne og for børn og unge.",
+)
+
+# %%
+figure = growth.plot_index(index, growth.GEOGRAPHIES[1:], ["total"], base_year)
+catalog.save_figure(figure, "growth", "indeks_regioner")
+plotting.show(
+    figure,
+    alt=f"Fem linjediagrammer, et pr. region: patienter og læger som indeks "
+    f"med {base_year} = 100, {first_year}–{last_year}.",
+)
+
+# %% [markdown]
+# ## Vækstrater fra fire modeller
+#
+# * **Gennemsnitlig vækst (regionernes metode):** gennemsnittet af de seneste
+#   `seed_k_years` års vækstrater, med et t-interval.
+# * **Log-lineær trend:** en ret linje gennem logaritmen til antallet (mindste kvadraters metode)
+#   med standardfejl, der tåler autokorrelation (HAC). Med så få år er HAC-standardfejl for små;
+#   intervallet bruger derfor en kritisk værdi, der er kalibreret ved simulation til antallet af
+#   år (se `growth.hac_critical_value`).
+# * **Poisson-regression med spredningsestimat:** en model for tælledata, hvor spredningen
+#   estimeres fra data (kvasi-Poisson).
+# * **Eksponentiel udglatning (ETS):** en trend, der tilpasser sig de seneste år og kan dæmpes;
+#   væksten er næste års trend, og intervallet kommer fra en parametrisk bootstrap, fordi ETS'
+#   egne intervaller ikke medregner usikkerheden på modellens parametre.
+#
+# Alle rater er vækst pr. år over hele perioden fra `fit_from_year` (regionernes metode: de seneste
+# år).
+
+# %%
+rates = growth.growth_rates(
+    modelled, models, k=seed_k_years, damped=ets_damped, bootstrap=ets_bootstrap, seed=seed
+)
+catalog.save(rates, "growth/rates")
+fmt.table(growth.rates_table(rates))
+
+# %% [markdown]
+# Den log-lineære vækst i hver region (i alt):
+
+# %%
+fmt.table(growth.regional_rates_table(rates))
+
+# %% [markdown]
+# ## Hvor godt har modellerne ramt? (backtest)
+#
+# For hvert år fra det tiende år i data (`backtest_min_years`) tilpasses hver model kun til årene
+# indtil da og fremskriver 1 til `backtest_max_horizon` år frem. Fejlen er den gennemsnitlige
+# procentvise afvigelse (MAPE); dækningen er andelen af de faktiske tal, der lå inden for
+# prognosens 80 %- og 95 %-interval. Et godt interval dækker omtrent så ofte, som det lover.
+
+# %%
+results = growth.backtest(
+    modelled,
+    models,
+    min_years=backtest_min_years,
+    max_horizon=backtest_max_horizon,
+    k=seed_k_years,
+    damped=ets_damped,
+)
+scores = growth.backtest_scores(results)
+by_horizon = growth.backtest_scores(results, by=("model", "horizon"))
+catalog.save(results, "growth/backtest")
+catalog.save(scores, "growth/backtest_scores")
+catalog.save(by_horizon, "growth/backtest_scores_by_horizon")
+fmt.table(growth.scores_table(scores))
+
+# %%
+figure = growth.plot_backtest(by_horizon)
+catalog.save_figure(figure, "growth", "backtest")
+plotting.show(
+    figure,
+    alt="To linjediagrammer: modellernes gennemsnitlige fejl og andelen af "
+    "faktiske tal inden for 95 %-intervallet, efter hvor mange år frem der blev spået.",
+)
+
+# %%
+chosen, reason = growth.choose_model(scores, projection_model, min_coverage_95)
+fmt.text(reason)
+
+# %% [markdown]
+# ## Fremskrivning
+#
+# Den valgte model fremskriver patienter og læger til `horizon_year` med 80 %- og
+# 95 %-intervaller. De publicerede landstal for patienter (`data/reference`) er vist som ruder.
+
+# %%
+projection, fits = growth.project(modelled, chosen, horizon_year, k=seed_k_years, damped=ets_damped)
+catalog.save(projection, "growth/projection")
+figure = growth.plot_projection(
+    projection,
+    [
+        ("patients", growth.NATIONAL, "total"),
+        ("physicians", growth.NATIONAL, "total"),
+        ("patients", growth.NATIONAL, "child_adolescent"),
+        ("physicians", growth.NATIONAL, "child_adolescent"),
+    ],
+    reference=catalog.load_reference(),
+)
+catalog.save_figure(figure, "growth", "fremskrivning_danmark")
+plotting.show(
+    figure,
+    alt=f"Fire vifte-diagrammer: patienter og læger i alt og for børn og unge, "
+    f"data {first_year}–{last_year} og fremskrivning til {horizon_year} med 80 %- og "
+    f"95 %-intervaller; publicerede patienttal er markeret.",
+)
+
+# %%
+figure = growth.plot_projection(
+    projection,
+    [(m, g, "total") for g in growth.GEOGRAPHIES[1:] for m in ("patients", "physicians")],
+)
+catalog.save_figure(figure, "growth", "fremskrivning_regioner")
+plotting.show(
+    figure,
+    alt=f"Ti vifte-diagrammer, to pr. region: patienter og læger, data og "
+    f"fremskrivning til {horizon_year} med 80 %- og 95 %-intervaller.",
+)
+
+# %% [markdown]
+# ## Hvor mange læger mangler?
+#
+# Behovet er det antal læger, der skal til for at have lige så mange patienter pr. læge som i
+# basisåret: læger i basisåret × patienter i året ÷ patienter i basisåret. Underskuddet er behovet
+# minus lægerne. For år efter data trækkes patienter og læger uafhængigt fra hver deres
+# fremskrivning (`simulations` træk, fast frø), så intervallet afspejler usikkerheden i begge.
+
+# %%
+gaps = growth.gap(
+    series, fits, base_year=base_year, target_years=target_years, simulations=simulations, seed=seed
+)
+path = growth.gap_path(
+    series, fits, base_year=base_year, horizon_year=horizon_year, simulations=simulations, seed=seed
+)
+catalog.save(gaps, "growth/gap")
+catalog.save(path, "growth/gap_path")
+fmt.text(growth.gap_text(gaps, base_year, chosen))
+
+# %%
+fmt.table(growth.gap_table(gaps))
+
+# %%
+figure = growth.plot_gap(path, growth.GEOGRAPHIES)
+catalog.save_figure(figure, "growth", "underskud")
+plotting.show(
+    figure,
+    alt=f"Seks diagrammer, landet og hver region: manglende læger fra "
+    f"{base_year} til {horizon_year} med 95 %-interval.",
+)
+
+# %% [markdown]
+# ## Regionernes fremskrivning efterprøvet
+
+# %%
+claim = growth.seed_comparison(
+    series, catalog.load_reference(), base_year=base_year, k=seed_k_years
+)
+fmt.text(growth.seed_comparison_text(claim, base_year))
+
+# %%
+catalog.save_metrics("growth", growth.metrics(rates, gaps, chosen, params))

@@ -82,6 +82,9 @@ class Catalog:
         """Write a table as parquet (for the next stage) and CSV (for people), atomically."""
         path = self.path(name)
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Suppressed counts ("<5") share a column with numbers: such columns are stored as text.
+        mixed = [c for c in df.columns if df[c].dtype == object and df[c].map(type).nunique() > 1]
+        df = df.astype({c: "string" for c in mixed}) if mixed else df
         _atomic(path, lambda tmp: df.to_parquet(tmp, index=False))
         _atomic(path.with_suffix(".csv"), lambda tmp: df.to_csv(tmp, index=False))
 

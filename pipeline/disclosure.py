@@ -18,6 +18,7 @@ def suppress_counts(
     counts: str | Iterable[str],
     min_cell: int,
     dependent: Iterable[str] = (),
+    complementary: bool = False,
 ) -> pd.DataFrame:
     """Hide counts of 1 to ``min_cell - 1`` persons, and what can be derived from them.
 
@@ -32,7 +33,11 @@ def suppress_counts(
         The disclosure threshold (``params.yaml: report.min_cell``).
     dependent
         Columns computed from the row's persons (shares, rates, intervals): they become
-        missing wherever the row's first count column is suppressed.
+        missing wherever one of the row's count cells is hidden.
+    complementary
+        The rows add up to a total published elsewhere (a national figure, say). When a column
+        hides exactly one cell, its smallest other positive cell is hidden too, so the hidden
+        value cannot be recovered by subtraction.
 
     Returns
     -------
@@ -42,16 +47,19 @@ def suppress_counts(
     counts = [counts] if isinstance(counts, str) else list(counts)
     out = df.copy()
     label = SUPPRESSED.format(min_cell=min_cell)
-    small_rows = None
+    hidden_rows = pd.Series(False, index=out.index)
     for col in counts:
         values = pd.to_numeric(out[col], errors="coerce")
-        small = (values > 0) & (values < min_cell)
-        if small.any():
-            out[col] = out[col].astype(object).where(~small, label)
-        small_rows = small if small_rows is None else small_rows
-    if small_rows is not None:
-        for col in dependent:
-            out[col] = out[col].where(~small_rows)
+        hide = (values > 0) & (values < min_cell)
+        if complementary and hide.sum() == 1 and len(values) > 1:
+            others = values.where(~hide & (values > 0))
+            if others.notna().any():
+                hide |= values.index == others.idxmin()
+        if hide.any():
+            out[col] = out[col].astype(object).where(~hide, label)
+        hidden_rows |= hide
+    for col in dependent:
+        out[col] = out[col].where(~hidden_rows)
     return out
 
 

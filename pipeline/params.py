@@ -52,6 +52,14 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "physician_grades": ["specialist", "trainee"],
         "physician_specialties": ["psychiatry", "child_adolescent_psychiatry"],
     },
+    "retention": {
+        # Headline figures: an H-post in psychiatry within this many years of the I-post start.
+        "horizon_years": 3,
+        # First year of each cohort period (by I-start year).
+        "cohort_periods": [2010, 2015, 2020],
+        # The curves are drawn to this many years after the start.
+        "curve_max_years": 8,
+    },
     "report": {
         # Disclosure threshold: no published count describes fewer persons than this.
         "min_cell": 5,

@@ -173,6 +173,12 @@ def test_changing_a_parameter_marks_only_its_stages(project):
     params_file.write_text(yaml.safe_dump(params, sort_keys=False))
     try:
         assert set(json.loads(dvc("status", "--json", cwd=project).stdout)) == {"report"}
+        params["report"]["publish_safe"] = True
+        params["retention"]["horizon_years"] = 4
+        params_file.write_text(yaml.safe_dump(params, sort_keys=False))
+        # Only stages whose own parameters changed are stale; `repro` then re-runs what reads
+        # their outputs (the report).
+        assert set(json.loads(dvc("status", "--json", cwd=project).stdout)) == {"retention"}
         params["data"]["rename"] = {"patients": {"aar": "year"}}
         params_file.write_text(yaml.safe_dump(params, sort_keys=False))
         assert set(json.loads(dvc("status", "--json", cwd=project).stdout)) >= {"ingest"}

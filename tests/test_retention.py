@@ -1,0 +1,357 @@
+"""I-to-H retention against known truth, an independent implementation, and the disclosure rule."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline import contract, retention
+from pipeline.errors import ParamError
+
+EXTRACT = pd.Timestamp("2026-03-31")
+H_PSYCH, H_OTHER, EXIT = 0.45, 0.06, 0.12  # cause-specific hazards per year
+HR_COMBINED = 2.0
+
+
+def simulate_trainees(
+    rng,
+    n=800,
+    p_combined=0.3,
+    hr=HR_COMBINED,
+    rates=(H_PSYCH, H_OTHER, EXIT),
+    regions=contract.REGIONS,
+    first=2010,
+    last=2022,
+) -> pd.DataFrame:
+    """Trainees with constant cause-specific hazards (the combined track multiplies the H-post
+    in psychiatry by ``hr``), staggered starts and censoring at the extract date. Region, sex,
+    age and foreign degree are drawn but have no effect."""
+    combined = rng.random(n) < p_combined
+    start_days = rng.integers(
+        0, (pd.Timestamp(f"{last}-12-31") - pd.Timestamp(f"{first}-01-01")).days, size=n
+    )
+    i_start = pd.Timestamp(f"{first}-01-01") + pd.to_timedelta(start_days, unit="D")
+    rate_h = rates[0] * np.where(combined, hr, 1.0)
+    draws = np.vstack(
+        [
+            rng.exponential(1 / rate_h),
+            rng.exponential(1 / rates[1], n),
+            rng.exponential(1 / rates[2], n),
+        ]
+    )
+    first_cause = draws.argmin(axis=0)
+    event_date = i_start + pd.to_timedelta(np.rint(draws.min(axis=0) * 365.25), unit="D")
+    observed = event_date <= EXTRACT
+    specialty = rng.choice(contract.SPECIALTIES, size=n)
+    h = observed & (first_cause < 2)
+    return pd.DataFrame(
+        {
+            "person_id": [f"S{i:06d}" for i in range(n)],
+            "sex": rng.choice(["F", "M"], size=n),
+            "birth_year": i_start.year - rng.integers(26, 36, size=n),
+            "region": rng.choice(list(regions), size=n),
+            "specialty": specialty,
+            "i_start": i_start,
+            "i_end": pd.NaT,
+            "combined_track": combined,
+            "foreign_graduate": rng.random(n) < 0.15,
+            "h_start": event_date.where(h),
+            "h_specialty": np.where(h, np.where(first_cause == 0, specialty, "other"), None),
+            "exit_date": event_date.where(observed & (first_cause == 2)),
+            "extract_date": EXTRACT,
+        }
+    )
+
+
+def true_cif(t: float, p_combined=0.3) -> float:
+    def cif(h):
+        total = H_PSYCH * h + H_OTHER + EXIT
+        return H_PSYCH * h / total * (1 - math.exp(-total * t))
+
+    return p_combined * cif(HR_COMBINED) + (1 - p_combined) * cif(1.0)
+
+
+def prepare(df, horizon=3):
+    return retention.prepare(df, horizon, [2010, 2015, 2020])
+
+
+# --- known truth ---------------------------------------------------------------------------------
+def test_recovers_incidence_and_hazard_ratio_with_covering_intervals():
+    rng = np.random.default_rng(11)
+    truth = true_cif(3.0)
+    cifs, cif_hits, log_hrs, hr_hits = [], [], [], []
+    for _ in range(200):
+        doctors = prepare(simulate_trainees(rng))
+        at = retention.incidence_at(doctors, 3.0).iloc[0]
+        cifs.append(at["cif"])
+        cif_hits.append(at["ci_low"] <= truth <= at["ci_high"])
+        hr = retention.fit_cox(doctors).ratio("combined_track")
+        log_hrs.append(math.log(hr[0]))
+        hr_hits.append(hr[1] <= HR_COMBINED <= hr[2])
+    assert np.mean(cifs) == pytest.approx(truth, abs=0.01)
+    assert math.exp(np.mean(log_hrs)) == pytest.approx(HR_COMBINED, rel=0.05)
+    assert 0.91 <= np.mean(cif_hits) <= 0.99, f"CIF coverage {np.mean(cif_hits):.1%}"
+    assert 0.91 <= np.mean(hr_hits) <= 0.99, f"HR coverage {np.mean(hr_hits):.1%}"
+
+
+def test_curve_approaches_the_true_incidence_over_time():
+    doctors = prepare(simulate_trainees(np.random.default_rng(5), n=20_000))
+    curves = retention.cumulative_incidence(doctors)
+    for outcome, rate in (("h_psychiatry", None), ("exit", EXIT)):
+        c = curves[curves["outcome"] == outcome]
+        for t in (1.0, 2.0, 4.0):
+            value = c[c["time"] <= t]["cif"].iloc[-1]
+            if rate is None:
+                expected = true_cif(t)
+            else:
+                expected = sum(
+                    p
+                    * EXIT
+                    / (H_PSYCH * h + H_OTHER + EXIT)
+                    * (1 - math.exp(-(H_PSYCH * h + H_OTHER + EXIT) * t))
+                    for p, h in ((0.3, HR_COMBINED), (0.7, 1.0))
+                )
+            assert value == pytest.approx(expected, abs=0.015), (outcome, t)
+
+
+# --- an independent implementation (lifelines) ------------------------------------------------
+def test_cox_matches_lifelines():
+    """Continuous times have no ties, where Breslow (statsmodels) and Efron (lifelines) agree."""
+    from lifelines import CoxPHFitter
+
+    doctors = prepare(simulate_trainees(np.random.default_rng(3), n=1500))
+    doctors["time"] += np.random.default_rng(4).uniform(0, 1e-4, len(doctors))  # break ties
+    ours = retention.fit_cox(doctors)
+    x, _, _ = retention.design(doctors, 1)
+    frame = x.assign(time=doctors["time"], status=(doctors["event"] == 1).astype(int))
+    theirs = CoxPHFitter().fit(frame, "time", "status")
+    table = ours.table.set_index("term")
+    for term in x.columns:
+        assert table.loc[term, "coef"] == pytest.approx(theirs.params_[term], abs=1e-4)
+        assert table.loc[term, "se"] == pytest.approx(theirs.standard_errors_[term], rel=1e-3)
+
+
+def test_cox_with_ties_is_close_to_lifelines():
+    """Dates in days give ties: Breslow and Efron differ, but only a little."""
+    from lifelines import CoxPHFitter
+
+    doctors = prepare(simulate_trainees(np.random.default_rng(8), n=1500))
+    ours = retention.fit_cox(doctors).table.set_index("term")
+    x, _, _ = retention.design(doctors, 1)
+    theirs = CoxPHFitter().fit(
+        x.assign(time=doctors["time"], status=(doctors["event"] == 1).astype(int)), "time", "status"
+    )
+    assert ours.loc["combined_track", "coef"] == pytest.approx(
+        theirs.params_["combined_track"], abs=0.02
+    )
+
+
+def test_proportional_hazards_test_matches_lifelines():
+    from lifelines import CoxPHFitter
+    from lifelines.statistics import proportional_hazard_test
+
+    doctors = prepare(simulate_trainees(np.random.default_rng(6), n=1500))
+    doctors["time"] += np.random.default_rng(7).uniform(0, 1e-4, len(doctors))
+    ours = retention.fit_cox(doctors).ph_test.set_index("term")
+    x, _, _ = retention.design(doctors, 1)
+    frame = x.assign(time=doctors["time"], status=(doctors["event"] == 1).astype(int))
+    cph = CoxPHFitter().fit(frame, "time", "status")
+    theirs = proportional_hazard_test(cph, frame, time_transform="rank").summary["test_statistic"]
+    for term in x.columns:
+        assert ours.loc[term, "chi2"] == pytest.approx(theirs[term], rel=0.02, abs=0.02)
+
+
+def test_incidence_matches_lifelines_aalen_johansen():
+    """lifelines jitters tied times at random (seeded here), so data without ties are used."""
+    from lifelines import AalenJohansenFitter
+
+    doctors = prepare(simulate_trainees(np.random.default_rng(9), n=3000))
+    doctors["time"] += np.random.default_rng(10).uniform(0, 1e-4, len(doctors))
+    ours = retention.cumulative_incidence(doctors)
+    ours = ours[ours["outcome"] == "h_psychiatry"].set_index("time")["cif"]
+    ajf = AalenJohansenFitter(seed=1).fit(doctors["time"], doctors["event"], event_of_interest=1)
+    theirs = ajf.cumulative_density_.iloc[:, 0]
+    for t in (0.5, 1.0, 2.0, 3.0, 5.0):
+        assert ours[ours.index <= t].iloc[-1] == pytest.approx(
+            theirs[theirs.index <= t].iloc[-1], abs=1e-6
+        )
+
+
+def test_without_competing_outcomes_incidence_is_one_minus_kaplan_meier():
+    from lifelines import KaplanMeierFitter
+
+    doctors = prepare(simulate_trainees(np.random.default_rng(12), n=2000, rates=(0.4, 1e-9, 1e-9)))
+    doctors = doctors[doctors["event"].isin([0, 1])]
+    ours = retention.cumulative_incidence(doctors)
+    ours = ours[ours["outcome"] == "h_psychiatry"].set_index("time")["cif"]
+    km = (
+        KaplanMeierFitter()
+        .fit(doctors["time"], doctors["event"] == 1)
+        .survival_function_.iloc[:, 0]
+    )
+    for t in (1.0, 2.5, 6.0):
+        assert ours[ours.index <= t].iloc[-1] == pytest.approx(
+            1 - km[km.index <= t].iloc[-1], abs=1e-9
+        )
+
+
+# --- the funnel ------------------------------------------------------------------------------
+def test_funnel_counts_and_wilson_interval():
+    base = dict(
+        sex="F",
+        birth_year=1990,
+        region="Hovedstaden",
+        specialty="psychiatry",
+        combined_track=False,
+        foreign_graduate=False,
+        h_specialty=None,
+        h_start=pd.NaT,
+        exit_date=pd.NaT,
+        i_end=pd.NaT,
+        extract_date=EXTRACT,
+    )
+    rows = []
+    for i in range(10):  # followed three years, half in H within the horizon
+        row = dict(
+            base,
+            person_id=f"a{i}",
+            i_start=pd.Timestamp("2018-01-01"),
+            i_end=pd.Timestamp("2018-12-31"),
+        )
+        if i < 5:
+            row.update(h_start=pd.Timestamp("2020-01-01"), h_specialty="psychiatry")
+        rows.append(row)
+    rows.append(dict(base, person_id="b", i_start=pd.Timestamp("2025-01-01")))  # not followed
+    rows.append(
+        dict(
+            base,
+            person_id="c",
+            i_start=pd.Timestamp("2018-01-01"),
+            i_end=pd.Timestamp("2018-03-01"),
+            exit_date=pd.Timestamp("2018-03-01"),
+        )
+    )
+    table = retention.funnel(prepare(pd.DataFrame(rows)))
+    row = table.iloc[0]
+    assert (row["i_starts"], row["completed_i"], row["followed"], row["h_within_horizon"]) == (
+        12,
+        10,
+        11,
+        5,
+    )
+    assert row["share"] == pytest.approx(5 / 11)
+    low, high = retention.wilson(np.array([5]), np.array([10]))
+    assert (low[0], high[0]) == pytest.approx((0.2366, 0.7634), abs=1e-4)
+
+
+# --- disclosure -----------------------------------------------------------------------------
+def test_a_region_of_three_trainees_is_never_shown():
+    df = simulate_trainees(np.random.default_rng(2), n=600, regions=contract.REGIONS[:4])
+    small = simulate_trainees(np.random.default_rng(3), n=3)
+    small["region"] = "Nordjylland"
+    small["person_id"] = ["X1", "X2", "X3"]
+    doctors = prepare(pd.concat([df, small], ignore_index=True))
+
+    funnel = retention.publishable_funnel(retention.funnel(doctors, ["region"]), 5).set_index(
+        "region"
+    )
+    north = funnel.loc["Nordjylland"]
+    assert all(str(north[c]).startswith("<") for c in ("i_starts", "followed"))
+    assert north[["share", "share_low", "share_high"]].isna().all()
+    hidden = [r for r in funnel.index if str(funnel.loc[r, "i_starts"]).startswith("<")]
+    assert len(hidden) >= 2, "a second region is hidden so the small one cannot be subtracted out"
+
+    curves = retention.cumulative_incidence(doctors, "region", 5)
+    assert "Nordjylland" not in set(curves["group"])
+    at = retention.incidence_at(doctors, 3, "region", 5).set_index("group")
+    assert at.loc["Nordjylland", ["cif", "ci_low", "ci_high"]].isna().all()
+    cox = retention.fit_cox(doctors, 5)
+    assert not cox.table["term"].str.contains("Nordjylland").any()
+    metrics = retention.metrics(
+        doctors, retention.incidence_at(doctors, 3, None, 5), at.reset_index(), cox, 3
+    )
+    assert metrics["cif_h_at_horizon_nordjylland"] is None
+
+
+def test_curves_stop_where_few_remain_at_risk():
+    doctors = prepare(simulate_trainees(np.random.default_rng(4), n=300))
+    curves = retention.cumulative_incidence(doctors, None, 5)
+    assert curves["at_risk"].min() >= 5
+    uncut = retention.cumulative_incidence(doctors, None, 1)
+    assert uncut["time"].max() > curves["time"].max()
+
+
+# --- edge cases ----------------------------------------------------------------------------
+def test_no_events_at_all():
+    df = simulate_trainees(np.random.default_rng(1), n=200)
+    df[["h_start", "exit_date"]] = pd.NaT
+    df["h_specialty"] = None
+    doctors = prepare(df)
+    cox = retention.fit_cox(doctors)
+    assert cox.table.empty and "kan ikke estimeres" in cox.notes[-1]
+    assert retention.incidence_at(doctors, 3).iloc[0]["cif"] == 0
+    assert (retention.cumulative_incidence(doctors)["cif"] == 0).all()
+    assert "kan ikke estimeres" in retention.fit_logistic(doctors).notes[0]
+
+
+def test_everyone_censored_before_the_horizon():
+    df = simulate_trainees(np.random.default_rng(1), n=200, first=2025, last=2025)
+    df[["h_start", "exit_date"]] = pd.NaT
+    df["h_specialty"] = None
+    doctors = prepare(df)
+    assert not doctors["full_followup"].any()
+    assert np.isnan(retention.incidence_at(doctors, 3).iloc[0]["cif"])
+    assert retention.funnel(doctors).iloc[0]["followed"] == 0
+    assert retention.fit_cox(doctors).ratio("combined_track") is None
+
+
+def test_one_region_only():
+    doctors = prepare(simulate_trainees(np.random.default_rng(1), regions=["Sjælland"]))
+    cox = retention.fit_cox(doctors)
+    assert any("Region er udeladt" in note for note in cox.notes)
+    assert cox.ratio("combined_track") is not None
+
+
+def test_everyone_on_the_combined_track():
+    doctors = prepare(simulate_trainees(np.random.default_rng(1), p_combined=1.0))
+    cox = retention.fit_cox(doctors, 5)
+    assert cox.ratio("combined_track") is None
+    assert any("sammenhængende forløb kan ikke estimeres" in note for note in cox.notes)
+    assert "kan ikke estimeres" in retention.models_text(cox, retention.fit_logistic(doctors, 5))
+    metrics = retention.metrics(doctors, retention.incidence_at(doctors, 3), pd.DataFrame(), cox, 3)
+    assert metrics["hr_combined_track"] is None
+
+
+# --- training posts and parameters -----------------------------------------------------------
+def test_fill_rate_trend_recovers_a_known_trend():
+    rng = np.random.default_rng(13)
+    rows = []
+    for year in range(2010, 2026):
+        p = 1 / (1 + math.exp(-(0.2 + 0.1 * (year - 2010))))
+        for region in contract.REGIONS:
+            rows.append(
+                {
+                    "year": year,
+                    "region": region,
+                    "specialty": "psychiatry",
+                    "post_type": "H",
+                    "advertised": 200,
+                    "filled": rng.binomial(200, p),
+                }
+            )
+    trend = retention.fill_rate_trend(pd.DataFrame(rows)).iloc[0]
+    assert trend["ci_low"] <= math.exp(0.1) <= trend["ci_high"]
+    rates = retention.fill_rates(pd.DataFrame(rows))
+    assert rates["fill_rate"].between(rates["ci_low"], rates["ci_high"]).all()
+
+
+def test_bad_params():
+    with pytest.raises(ParamError, match="cohort_periods"):
+        retention.check_params(
+            {"horizon_years": 3, "cohort_periods": [2015, 2010], "curve_max_years": 8}
+        )
+    with pytest.raises(ParamError, match="horizon_years"):
+        retention.check_params({"horizon_years": 0, "cohort_periods": [2010], "curve_max_years": 8})

@@ -709,21 +709,23 @@ def project(
 ) -> tuple[pd.DataFrame, dict[tuple, GrowthResult]]:
     """Forecasts from the last data year to ``horizon_year`` for every series.
 
-    Returns the forecast table (with the observed years for the charts) and the fitted models,
-    which the gap simulation draws from.
+    Returns the forecast table (with the observed years for the charts, and each year's
+    predictive distribution on the log scale) and the fitted models, which the gap simulation
+    draws from.
     """
     rows, fits = [], {}
     for keys, values in _groups(series):
         res = fit_growth(values, model, k=k, damped=damped)
         fits[tuple(keys.values())] = res
         years = np.arange(res.last_year + 1, horizon_year + 1)
-        fc = res.forecast(years).drop(columns=["log_centre", "log_spread", "df"])
+        fc = res.forecast(years)
         observed = pd.DataFrame({"year": values.index.to_numpy(), "observed": values.to_numpy()})
         rows.append(pd.concat([observed, fc], ignore_index=True).assign(**keys, model=model))
     out = pd.concat(rows, ignore_index=True)
-    return out[
-        [*SERIES_KEYS, "model", "year", "observed", "forecast", "lo80", "hi80", "lo95", "hi95"]
-    ], fits
+    # The predictive distribution (log centre, spread, t degrees of freedom) travels with the
+    # table so later stages can draw from it.
+    columns = ["observed", "forecast", "lo80", "hi80", "lo95", "hi95", "log_centre", "log_spread"]
+    return out[[*SERIES_KEYS, "model", "year", *columns, "df"]], fits
 
 
 def gap(

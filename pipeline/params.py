@@ -60,6 +60,61 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # The curves are drawn to this many years after the start.
         "curve_max_years": 8,
     },
+    "supply": {
+        # "all" runs every scenario; a name runs it beside the baseline and makes it the headline
+        # (dvc exp run -S supply.scenario=foreign_recruitment).
+        "scenario": "all",
+        # H-forløb in psychiatry last four years (Sundhedsstyrelsen's målbeskrivelse).
+        "h_duration_years": 4,
+        # An I-post lasts a year: the combined track reaches H-posts a year after it starts.
+        "i_duration_years": 1,
+        # Share of H-courses completed (an assumption: the data hold no completions).
+        "h_completion": 0.9,
+        "h_completion_sd": 0.03,
+        "new_specialist_age_band": "35-39",
+        # Posts advertised and filled from now on: the average of the last years.
+        "posts_reference_years": 3,
+        # Exit rates are estimated from the physicians data from this band up (retirement);
+        # below it new specialists arrive and the rates are the stated assumptions.
+        "exit_estimate_from_band": "60-64",
+        "exit_rates_assumed": {
+            "25-29": 0.02,
+            "30-34": 0.02,
+            "35-39": 0.015,
+            "40-44": 0.015,
+            "45-49": 0.01,
+            "50-54": 0.01,
+            "55-59": 0.015,
+        },
+        # Foreign doctors: 6 + 6 + 12 months from recruitment to permanent post (Region
+        # Midtjylland's pathway), and the share who stay.
+        "foreign_pathway_years": 2,
+        "foreign_completion": 0.7,
+        "foreign_age_band": "40-44",
+        "simulations": 1000,
+        "seed": 2035,
+        "backtest_start_year": 2018,
+        "scenarios": {
+            "baseline": {},
+            "more_h_posts": {"extra_h_posts": 20},
+            "combined_track_for_all": {"combined_track_share": 1.0},
+            "foreign_recruitment": {"foreign_per_year": 15},
+            "retain_over_65": {"exit_reduction_over_65": 0.25},
+            "all_levers": {
+                "extra_h_posts": 20,
+                "combined_track_share": 1.0,
+                "foreign_per_year": 15,
+                "exit_reduction_over_65": 0.25,
+            },
+        },
+        # Each lever alone, moved by a stated, realistic amount (the tornado chart).
+        "tornado": {
+            "extra_h_posts": 20,
+            "combined_track_share": 0.5,
+            "foreign_per_year": 15,
+            "exit_reduction_over_65": 0.25,
+        },
+    },
     "report": {
         # Disclosure threshold: no published count describes fewer persons than this.
         "min_cell": 5,
@@ -69,7 +124,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 # Mappings whose keys the user chooses; their contents are checked by the code that uses them.
-OPEN_MAPPINGS = {("data", "rename")}
+OPEN_MAPPINGS = {
+    ("data", "rename"),
+    ("supply", "exit_rates_assumed"),
+    ("supply", "scenarios"),
+    ("supply", "tornado"),
+}
 
 
 def load_params(root: Path | str = ".") -> dict[str, dict[str, Any]]:

@@ -213,3 +213,19 @@ def test_same_data_and_params_give_identical_tables_and_metrics(project):
     before = digests(project, patterns)
     dvc("repro", "--force", cwd=project)
     assert digests(project, patterns) == before
+
+
+def test_one_scenario_as_an_experiment(project):
+    """`dvc exp run -S supply.scenario=...` runs one scenario; `dvc exp show` compares them."""
+    result = dvc("exp", "run", "-S", "supply.scenario=foreign_recruitment", cwd=project)
+    assert "Running stage 'supply'" in result.stdout
+    assert "Running stage 'growth'" not in result.stdout
+    shown = list(csv.DictReader(io.StringIO(dvc("exp", "show", "--csv", cwd=project).stdout)))
+    # The committed metrics (first commit of the copy) are the demo's; compare experiments.
+    experiments = [row for row in shown if row["Experiment"]]
+    rows = {row["supply.headline_scenario"]: row for row in experiments}
+    assert rows["foreign_recruitment"]["supply.scenario"] == "foreign_recruitment"
+    assert {"baseline", "foreign_recruitment"} <= set(rows)
+    assert float(rows["foreign_recruitment"]["supply.gap_2035"]) < float(
+        rows["baseline"]["supply.gap_2035"]
+    )

@@ -29,10 +29,13 @@ help:
 
 env: $(STAMP)
 
+# The base interpreter is resolved before .venv is removed: with .venv/bin on PATH (an activated
+# shell, or this Makefile's own export) `python3.11` would otherwise be the one being deleted.
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required; set PYTHON=/path/to/python3.11")'
-	rm -rf $(VENV)
-	$(PYTHON) -m venv $(VENV)
+	base=$$($(PYTHON) -c 'import sys; print(getattr(sys, "_base_executable", sys.executable))') && \
+	rm -rf $(VENV) && \
+	"$$base" -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation --editable .
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (lægedækning)" >/dev/null

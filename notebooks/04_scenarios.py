@@ -117,7 +117,9 @@ summary, runs = supply.run_scenarios(inputs, names, horizon_year, simulations, s
 comparison = supply.compare(summary, runs, target_years)
 catalog.save(summary, "supply/scenarios")
 catalog.save(comparison, "supply/comparison")
-fmt.table(supply.comparison_table(comparison, params, inputs.start_year))
+comparison_table = supply.comparison_table(comparison, params, inputs.start_year)
+catalog.save(comparison_table, "supply/comparison_table")  # shown as is in the leadership report
+fmt.table(comparison_table)
 
 # %%
 figure = supply.plot_scenarios(summary, names)

@@ -62,11 +62,20 @@ def text(markdown: str):
     return Markdown(markdown)
 
 
-def table(df: pd.DataFrame, decimals: int | dict[str, int] = 0, percent_columns=()) -> Styler:
+def table(
+    df: pd.DataFrame,
+    decimals: int | dict[str, int] = 0,
+    percent_columns=(),
+    counts=(),
+) -> Styler:
     """A DataFrame styled for display with Danish separators and no index column.
 
     Columns about years ("År", "Fra år", "year") are shown without thousands separators.
+    ``counts`` names the columns that count persons: their cells are marked so the report
+    stage's safety check can verify that none shows fewer than ``report.min_cell``.
     """
+    import pandas as pd
+
     formats: dict[str, Any] = {}
     for col in df.columns:
         if _is_year_column(str(col)) and df[col].dtype.kind in "iuf":
@@ -78,6 +87,10 @@ def table(df: pd.DataFrame, decimals: int | dict[str, int] = 0, percent_columns=
             formats[col] = lambda v, d=d: number(v, d)
     text = [c for c in df.columns if c not in formats]
     styler = df.style.format(formats, na_rep="–").hide(axis="index")
+    if counts:
+        classes = pd.DataFrame("", index=df.index, columns=df.columns)
+        classes[list(counts)] = "count"
+        styler = styler.set_td_classes(classes)
     return styler.set_properties(subset=text, **{"text-align": "left"}) if text else styler
 
 

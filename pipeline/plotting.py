@@ -74,3 +74,14 @@ def show(fig, alt: str) -> None:
     plt.close(fig)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     display({"image/png": data, "text/plain": alt}, raw=True, metadata={"image/png": {"alt": alt}})
+
+
+def show_file(path, alt: str) -> None:
+    """Display a saved PNG figure with alt text (the leadership report reuses the stages')."""
+    import base64
+    from pathlib import Path
+
+    from IPython.display import display
+
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    display({"image/png": data, "text/plain": alt}, raw=True, metadata={"image/png": {"alt": alt}})

@@ -22,6 +22,7 @@ import nbformat
 
 from pipeline import fmt
 from pipeline.catalog import Catalog
+from pipeline.errors import InputError
 from pipeline.params import changed_params
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ TEMPLATE_NAME = "laegedaekning"
 BANNER = "Demodata – syntetiske tal"
 REPORTS = Path("reports")
 ANALYSIS_DIR = "analyse"
+LEADERSHIP_PAGE = "ledelse.html"
 
 
 def export_html(
@@ -138,7 +140,9 @@ def index_notebook(
     nb.cells = [
         nbformat.v4.new_markdown_cell(
             "# Lægedækning i psykiatrien – rapporter\n\n"
-            "Analyser af patienter, læger og uddannelsesforløb i regionspsykiatrien.\n\n"
+            "Analyser af patienter, læger og uddannelsesforløb i regionspsykiatrien. Rapporten "
+            "til ledelsen samler hovedresultaterne; de fulde analyser viser metoder, kode og "
+            "alle tabeller.\n\n"
             f"{links}"
         ),
         nbformat.v4.new_markdown_cell(provenance),
@@ -146,10 +150,21 @@ def index_notebook(
     return nb
 
 
+class PublishError(InputError):
+    """A page failed a safety check; nothing was published."""
+
+
 def publish(root: Path | str, params: dict[str, Any]) -> None:
-    """Write ``reports/analyse/<stage>.html``, ``reports/index.html`` and
-    ``reports/metrics.json`` from the executed notebooks and the stages' metrics."""
+    """Write ``reports/ledelse.html``, ``reports/analyse/<stage>.html``, ``reports/index.html``
+    and ``reports/metrics.json``, after every page has passed the safety checks.
+
+    Raises
+    ------
+    PublishError
+        When any page fails a check (``pipeline.safety``); ``reports/`` is left as it was.
+    """
     from pipeline.runner import load_stages
+    from pipeline.safety import check_page
 
     root = Path(root)
     catalog = Catalog(root)
@@ -159,29 +174,59 @@ def publish(root: Path | str, params: dict[str, Any]) -> None:
     staging = Path(tempfile.mkdtemp(dir=reports, prefix=".publish-"))
     try:
         (staging / ANALYSIS_DIR).mkdir()
-        pages: list[tuple[str, str]] = []
+        pages: list[tuple[str, str, bool]] = []  # (file, title, for researchers)
         for stage in load_stages(root).values():
-            if stage.executed_notebook is None or stage.name == "report":
+            if stage.executed_notebook is None:
                 continue
             nb = nbformat.read(root / stage.executed_notebook, as_version=4)
             title = notebook_title(nb, stage.name)
-            href = f"{ANALYSIS_DIR}/{stage.name}.html"
-            html = export_html(nb, title=title, include_code=True, banner=banner)
+            if stage.name == "report":
+                href, researcher = LEADERSHIP_PAGE, False
+            else:
+                href, researcher = f"{ANALYSIS_DIR}/{stage.name}.html", True
+            html = export_html(nb, title=title, include_code=researcher, banner=banner)
             (staging / href).write_text(html, encoding="utf-8")
-            pages.append((href, f"{title} (fuld analyse med kode)"))
+            pages.append((href, title, researcher))
             log.info("report: %s", href)
-        index = index_notebook(pages, info, params, git_commit(root), dt.datetime.now())
+        links = [
+            (href, f"Fuld analyse: {title}" if researcher else f"{title} – rapport til ledelsen")
+            for href, title, researcher in sorted(pages, key=lambda p: p[2])
+        ]
+        index = index_notebook(links, info, params, git_commit(root), dt.datetime.now())
         (staging / "index.html").write_text(
             export_html(
                 index, title="Lægedækning i psykiatrien", include_code=False, banner=banner
             ),
             encoding="utf-8",
         )
+        pages.append(("index.html", "", False))
+        problems = []
+        person_ids = _person_ids(catalog)
+        for href, _, researcher in pages:
+            disclosure = params["report"]["publish_safe"] or not researcher
+            problems += check_page(
+                (staging / href).read_text(encoding="utf-8"),
+                page=href,
+                person_ids=person_ids,
+                min_cell=params["report"]["min_cell"],
+                disclosure=disclosure,
+            )
+        if problems:
+            raise PublishError(
+                ["report: nothing was published; fix these and run again:", *problems]
+            )
         metrics = json.dumps(merge_metrics(root), indent=2, sort_keys=True, ensure_ascii=False)
         (staging / "metrics.json").write_text(metrics + "\n", encoding="utf-8")
         _move_into_place(staging, reports)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _person_ids(catalog: Catalog) -> set[str]:
+    import pyarrow.parquet as pq
+
+    path = catalog.path("trainees")
+    return set(pq.read_table(path, columns=["person_id"]).column(0).to_pylist())
 
 
 def _move_into_place(staging: Path, reports: Path) -> None:

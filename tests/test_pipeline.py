@@ -229,3 +229,69 @@ def test_one_scenario_as_an_experiment(project):
     assert float(rows["foreign_recruitment"]["supply.gap_2035"]) < float(
         rows["baseline"]["supply.gap_2035"]
     )
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="Debian's chromium is not installed; .ci/run "
+    "installs it where it can (apt-get install chromium)",
+)
+def test_pages_in_a_real_browser(project):
+    """Every page loads in headless Chromium without console errors or network requests, its
+    figures render with alt text, and a screenshot is kept under reports/screenshots/."""
+    from playwright.sync_api import sync_playwright
+
+    shots = ROOT / "reports" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    reports = project / "reports"
+    pages = [
+        reports / "index.html",
+        reports / "ledelse.html",
+        *sorted((reports / "analyse").glob("*.html")),
+    ]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            for path in pages:
+                page = browser.new_page(viewport={"width": 1200, "height": 900})
+                problems, requests = [], []
+                page.on(
+                    "console",
+                    lambda m, p=problems: (
+                        p.append(m.text) if m.type in ("error", "warning") else None
+                    ),
+                )
+                page.on("pageerror", lambda e, p=problems: p.append(str(e)))
+                page.route(
+                    "http*://**",
+                    lambda route, r=requests: (r.append(route.request.url), route.abort()),
+                )
+                page.goto(path.as_uri(), wait_until="load")
+                figures = page.eval_on_selector_all(
+                    "img",
+                    "els => els.map(e => [e.naturalWidth, e.getBoundingClientRect().width, e.alt])",
+                )
+                name = path.relative_to(reports).as_posix().replace("/", "_").removesuffix(".html")
+                page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+                page.close()
+                assert problems == [], f"{path.name}: console {problems}"
+                assert requests == [], f"{path.name}: asked the network for {requests}"
+                assert all(w > 0 and shown > 0 and alt for w, shown, alt in figures), path.name
+                if path.name == "ledelse.html":
+                    assert 4 <= len(figures) <= 6
+                elif path.parent.name == "analyse":
+                    assert figures, f"{path.name} has no figures"
+        finally:
+            browser.close()

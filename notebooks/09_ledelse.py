@@ -1,0 +1,50 @@
+# %% [markdown]
+# # Lægedækning i psykiatrien
+#
+# *Rapport til ledelsen.*
+
+# %% tags=["parameters"]
+# Standardværdier til interaktiv brug; `dvc repro` indsætter værdierne fra params.yaml
+# (sektionen `report`). Denne notesbog beregner intet nyt: den viser de andre trins resultater.
+min_cell = 5
+publish_safe = True
+
+# %%
+from IPython.display import Markdown, display
+
+from pipeline import fmt, plotting, report
+from pipeline.catalog import Catalog
+from pipeline.publish import git_commit
+
+catalog = Catalog()
+metrics = report.load_metrics(catalog)
+info = catalog.dataset_info()
+fmt.text(report.intro(info))
+
+# %% [markdown]
+# ## Hovedtal
+
+# %%
+fmt.text(report.key_numbers(metrics, info))
+
+# %% [markdown]
+# ## Tiltagene
+#
+# Hvor mange læger der mangler med hvert scenarie. Tallene i parentes er 95 %-intervaller.
+
+# %%
+fmt.table(catalog.load("supply/comparison_table"))
+
+# %% [markdown]
+# ## Figurer
+
+# %%
+for number, (key, caption) in enumerate(report.captions(metrics).items(), start=1):
+    display(Markdown(f"**Figur {number}.** {caption}"))
+    plotting.show_file(report.figure_path(catalog, key), alt=caption)
+
+# %%
+fmt.text(report.HOW_TO_READ.format(min_cell=min_cell))
+
+# %%
+fmt.text(report.sources(info, catalog.load_reference(), git_commit(catalog.root)))

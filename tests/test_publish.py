@@ -1,0 +1,191 @@
+"""Publishing: Danish formatting, self-contained pages, and the safety checks that stop it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import nbformat
+import pandas as pd
+import pytest
+from conftest import ROOT
+
+from pipeline import fmt
+from pipeline.ingest import read_dataset, write_processed
+from pipeline.params import load_params
+from pipeline.publish import PublishError, export_html, publish
+from pipeline.safety import check_page
+
+
+def test_danish_formatting():
+    assert fmt.number(12345.4) == "12.345"
+    assert fmt.number(-84.2) == "−84"
+    assert fmt.number(2.25, 1) == "2,2" or fmt.number(2.25, 1) == "2,3"
+    assert fmt.percent(0.025) == "2,5 %"
+    assert fmt.percent(float("nan")) == "–"
+    assert fmt.date("2026-03-31") == "31. marts 2026"
+    styled = fmt.table(
+        pd.DataFrame({"År": [2019], "Patienter": [164486], "Andel": [0.25]}),
+        percent_columns=["Andel"],
+    ).to_html()
+    assert ">2019<" in styled and ">164.486<" in styled and ">25,0 %<" in styled
+
+
+# --- crafted pages -------------------------------------------------------------------------------
+def page(*outputs, markdown: str = "# Side") -> str:
+    """A notebook with the given outputs, exported the way the report stage exports."""
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x = 1", outputs=list(outputs))
+    nb.cells = [nbformat.v4.new_markdown_cell(markdown), cell]
+    return export_html(nb, title="test", include_code=True)
+
+
+def html_output(html: str):
+    return nbformat.v4.new_output("display_data", data={"text/html": html})
+
+
+def counts_table(value: int) -> str:
+    df = pd.DataFrame({"Region": ["Nordjylland"], "Startet i I-stilling": [value]})
+    return fmt.table(df, counts=["Startet i I-stilling"]).to_html()
+
+
+def test_a_clean_page_passes():
+    assert (
+        check_page(page(html_output(counts_table(12))), page="p.html", person_ids={"T0000001"})
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        (
+            nbformat.v4.new_output("stream", name="stdout", text="T0000042 startede 2019\n"),
+            "person_id value(s) from the input",
+        ),
+        (
+            nbformat.v4.new_output("stream", name="stdout", text="cpr 010190-1234\n"),
+            "looks like a CPR number",
+        ),
+        (
+            html_output(pd.DataFrame({"person_id": ["a"], "i_start": ["2019-01-01"]}).to_html()),
+            "column of a person-level table",
+        ),
+        (html_output(counts_table(3)), "shows a count of 3 in 'Startet i I-stilling'"),
+        (
+            html_output(pd.DataFrame({"Antal læger": [2]}).to_html(index=False)),
+            "shows a count of 2 in 'Antal læger'",
+        ),
+    ],
+)
+def test_each_disclosure_rule_stops_publishing(output, expected):
+    problems = check_page(page(output), page="p.html", person_ids={"T0000042"}, min_cell=5)
+    assert any(expected in line for line in problems), problems
+    assert check_page(page(output), page="p.html", person_ids={"T0000042"}, disclosure=False) == []
+
+
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        (
+            nbformat.v4.new_output(
+                "error",
+                ename="ValueError",
+                evalue="bad",
+                traceback=["Traceback (most recent call last)", "ValueError: bad"],
+            ),
+            "Traceback",
+        ),
+        (
+            nbformat.v4.new_output(
+                "stream", name="stderr", text="RuntimeWarning: divide by zero\n"
+            ),
+            "a warning or error was printed",
+        ),
+        (
+            nbformat.v4.new_output("stream", name="stdout", text="FutureWarning: will change\n"),
+            "FutureWarning",
+        ),
+    ],
+)
+def test_errors_and_warnings_stop_publishing_even_for_analysts(output, expected):
+    problems = check_page(page(output), page="p.html", disclosure=False)
+    assert any(expected in line for line in problems), problems
+
+
+def test_small_counts_already_suppressed_pass():
+    df = pd.DataFrame({"Region": ["Nordjylland"], "Startet i I-stilling": ["<5"]})
+    html = page(html_output(fmt.table(df, counts=["Startet i I-stilling"]).to_html()))
+    assert check_page(html, page="p.html") == []
+
+
+# --- the publish step -------------------------------------------------------------------------
+@pytest.fixture
+def project_with_outputs(tmp_path, small_dataset):
+    """A project whose stage outputs exist, to publish from."""
+    root = tmp_path / "project"
+    root.mkdir()
+    for name in ("dvc.yaml", "params.yaml"):
+        shutil.copy(ROOT / name, root / name)
+    write_processed(read_dataset(small_dataset), root / "data" / "processed")
+    executed = root / "reports" / "executed"
+    executed.mkdir(parents=True)
+    for stem in ("01_ingest", "02_growth", "03_retention", "04_scenarios", "09_ledelse"):
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [
+            nbformat.v4.new_markdown_cell(f"# {stem}"),
+            nbformat.v4.new_code_cell("1", outputs=[html_output(counts_table(40))]),
+        ]
+        nbformat.write(nb, executed / f"{stem}.ipynb")
+    (root / "reports" / "metrics").mkdir()
+    (root / "reports" / "metrics" / "ingest.json").write_text(json.dumps({"rows": 1}))
+    return root
+
+
+def test_publish_writes_every_page(project_with_outputs):
+    root = project_with_outputs
+    publish(root, load_params(root))
+    reports = root / "reports"
+    assert sorted(p.name for p in (reports / "analyse").iterdir()) == [
+        "growth.html",
+        "ingest.html",
+        "retention.html",
+        "supply.html",
+    ]
+    index = (reports / "index.html").read_text(encoding="utf-8")
+    assert index.index('href="ledelse.html"') < index.index('href="analyse/ingest.html"')
+    ledelse = (reports / "ledelse.html").read_text(encoding="utf-8")
+    assert 'class="highlight' not in ledelse and "x = 1" not in ledelse  # no code shown
+    assert json.loads((reports / "metrics.json").read_text()) == {"ingest": {"rows": 1}}
+
+
+def test_publish_refuses_and_writes_nothing_when_a_page_fails(project_with_outputs):
+    root = project_with_outputs
+    person = pd.read_parquet(root / "data" / "processed" / "trainees.parquet")["person_id"].iloc[0]
+    nb = nbformat.read(root / "reports" / "executed" / "03_retention.ipynb", as_version=4)
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            "p", outputs=[nbformat.v4.new_output("stream", name="stdout", text=f"{person}\n")]
+        )
+    )
+    nbformat.write(nb, root / "reports" / "executed" / "03_retention.ipynb")
+    with pytest.raises(PublishError) as info:
+        publish(root, load_params(root))
+    assert any(
+        line.startswith("analyse/retention.html: 1 person_id value") for line in info.value.problems
+    )
+    leftovers = sorted(p.name for p in (root / "reports").iterdir())
+    assert leftovers == ["executed", "metrics"], "nothing is published when a check fails"
+
+
+def test_analyst_can_waive_disclosure_on_researcher_pages_only(project_with_outputs):
+    root = project_with_outputs
+    nb = nbformat.read(root / "reports" / "executed" / "03_retention.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("p", outputs=[html_output(counts_table(2))]))
+    nbformat.write(nb, root / "reports" / "executed" / "03_retention.ipynb")
+    params = load_params(root)
+    params["report"]["publish_safe"] = False
+    publish(root, params)  # researcher page with a small count: allowed when waived
+    nbformat.write(nb, root / "reports" / "executed" / "09_ledelse.ipynb")
+    with pytest.raises(PublishError, match=r"ledelse\.html"):
+        publish(root, params)  # never on the leadership page

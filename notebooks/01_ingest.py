@@ -13,6 +13,8 @@
 # værdierne fra params.yaml (sektionen `data` og `report.min_cell`).
 raw_dir = "data/raw/demo"
 rename = {}
+contacts_tolerance = 0.0
+duckdb_memory_limit = "3GB"
 min_cell = 5
 
 # %%
@@ -31,7 +33,7 @@ catalog = Catalog()
 # Alle fire filer kontrolleres, før noget gemmes.
 
 # %%
-dataset = ingest.read_dataset(raw_dir, rename)
+dataset = ingest.read_dataset(raw_dir, rename, contacts_tolerance, duckdb_memory_limit)
 ingest.write_processed(dataset, catalog.processed_dir)
 print(ingest.validate_message(dataset))
 
@@ -43,7 +45,16 @@ print(ingest.validate_message(dataset))
 
 # %%
 overview = suppress_counts(ingest.overview(dataset), "Rækker", min_cell)
-fmt.table(overview)
+fmt.table(overview, counts=["Rækker"])
+
+# %% [markdown]
+# Ligger der kontaktdata (`contacts.parquet`), tælles patienterne derfra: hver person én gang pr.
+# år, region og aldersgruppe, hvor personen havde en kontakt. En person med kontakt i to regioner
+# samme år tæller i begge, så regionerne summer til lidt mere end antallet af forskellige personer
+# på landsplan:
+
+# %%
+fmt.text(ingest.contacts_text(dataset))
 
 # %% [markdown]
 # ## Landstal over tid

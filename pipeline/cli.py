@@ -55,6 +55,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="number of trainees (default: one per filled I-post)",
     )
+    synth.add_argument(
+        "--contacts",
+        type=_positive,
+        default=None,
+        help="also write contacts.parquet with about this many contact rows",
+    )
+    synth.add_argument(
+        "--patient-scale",
+        type=float,
+        default=1.0,
+        help="scale the patient counts (and contacts) by this factor, e.g. 0.01 for tests",
+    )
     synth.add_argument("--first-year", type=int, default=2010)
     synth.add_argument("--last-year", type=int, default=2025)
     synth.add_argument(
@@ -106,8 +118,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         from pipeline.params import load_params
 
         params = load_params(args.params) if (args.params / "params.yaml").exists() else None
-        rename = params["data"]["rename"] if params else {}
-        print(validate_dir(args.directory, rename))
+        data = params["data"] if params else {"rename": {}}
+        options = {k: data[k] for k in ("contacts_tolerance", "duckdb_memory_limit") if k in data}
+        print(validate_dir(args.directory, data["rename"], **options))
         return 0
     if args.command == "synth":
         from pipeline.synth import SynthConfig, write_synthetic
@@ -119,6 +132,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             first_year=args.first_year,
             last_year=args.last_year,
             trainees=args.trainees,
+            patient_scale=args.patient_scale,
+            contacts=args.contacts,
         )
         write_synthetic(args.out, config, dialect=args.dialect)
         print(f"wrote a synthetic dataset to {args.out}")

@@ -196,5 +196,27 @@ TRAINEES = FileSpec(
     ),
 )
 
+CONTACTS = FileSpec(
+    name="contacts",
+    doc=(
+        "Optional, register-sized: one row per contact with regional psychiatry, as "
+        "contacts.parquet or a directory contacts/ of parquet files. When present, the patients "
+        "per year, region and age group are counted from it (a person once per cell), and "
+        "patients.csv, if also present, must agree."
+    ),
+    key=(),
+    personal=True,
+    columns=(
+        Column("person_id", "id", "pseudonym (never a CPR number)", "P0881273"),
+        Column(
+            "contact_date", "date", "date of the contact (a parquet date, or text)", "2019-03-14"
+        ),
+        Column("region", "code", "region of the contact", "Midtjylland", codes=REGIONS),
+        Column(
+            "age_group", "code", "adult or child & adolescent psychiatry", "adult", codes=AGE_GROUPS
+        ),
+    ),
+)
+
 FILES: tuple[FileSpec, ...] = (PATIENTS, PHYSICIANS, TRAINING_POSTS, TRAINEES)
 BY_NAME = {spec.name: spec for spec in FILES}

@@ -604,7 +604,14 @@ def backtest(
         interval covered the actual value.
     """
     rows = []
-    for keys, values in _groups(series):
+    groups = list(_groups(series))
+    for number, (keys, values) in enumerate(groups, start=1):
+        log.info(
+            "growth: backtest of %s (%d of %d)",
+            " / ".join(map(str, keys.values())),
+            number,
+            len(groups),
+        )
         years = values.index.to_numpy()
         for origin in years[min_years - 1 : -1]:
             train = values[values.index <= origin]

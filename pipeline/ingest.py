@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 SYNTHETIC_MARKER = "synthetic.json"
 MAX_LINES_PER_CHECK = 50  # per file and kind of problem; a summary line counts the rest
+BIG_FILE_BYTES = 50 * 2**20  # CSV files above this are read in chunks, logging progress
+CHUNK_ROWS = 500_000
 
 _INT = r"[+-]?\d+"
 _FLOAT = r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)"
@@ -70,6 +72,8 @@ class Dataset:
     sources: dict[str, Source]
     raw_dir: str
     synthetic: bool
+    # From contacts: distinct persons per year nationally (cells may count a person twice).
+    contact_persons: pd.DataFrame | None = None
 
     @property
     def extract_date(self) -> pd.Timestamp:
@@ -96,17 +100,28 @@ class Dataset:
 # --------------------------------------------------------------------------------------------
 # Public API
 # --------------------------------------------------------------------------------------------
-def read_dataset(raw_dir: Path | str, rename: dict[str, dict[str, str]] | None = None) -> Dataset:
+def read_dataset(
+    raw_dir: Path | str,
+    rename: dict[str, dict[str, str]] | None = None,
+    contacts_tolerance: float = 0.0,
+    duckdb_memory_limit: str = "3GB",
+) -> Dataset:
     """Read and validate every contract file in ``raw_dir``.
 
     Parameters
     ----------
     raw_dir
         Directory holding ``patients``, ``physicians``, ``training_posts`` and ``trainees`` as
-        ``.csv`` or ``.xlsx``.
+        ``.csv`` or ``.xlsx``, and optionally ``contacts.parquet`` (or ``contacts/``), from
+        which the patients are then counted (``patients.csv`` becomes optional).
     rename
         Per file, the site's column names mapped onto the contract's, e.g.
         ``{"patients": {"aar": "year"}}``.
+    contacts_tolerance
+        Largest relative difference allowed between ``patients.csv`` and the patients counted
+        from the contacts.
+    duckdb_memory_limit
+        Memory DuckDB may use while counting contacts.
 
     Returns
     -------
@@ -118,20 +133,33 @@ def read_dataset(raw_dir: Path | str, rename: dict[str, dict[str, str]] | None =
     InputError
         With one line per problem in any file, when anything is wrong.
     """
+    from pipeline import contacts
+
     raw_dir = Path(raw_dir)
     rename = rename or {}
     problems: list[str] = []
     if not raw_dir.is_dir():
         raise InputError(f"{raw_dir}: data directory not found (params.yaml: data.raw_dir)")
-    unknown = sorted(set(rename) - set(contract.BY_NAME))
-    for name in unknown:
+    known = [*contract.BY_NAME, contract.CONTACTS.name]
+    for name in sorted(set(rename) - set(known)):
         problems.append(
             f"params.yaml: data.rename.{name}: no input file is called {name!r}; "
-            f"use one of {', '.join(contract.BY_NAME)}"
+            f"use one of {', '.join(known)}"
         )
+    try:
+        contacts_path = contacts.find(raw_dir)
+    except InputError as exc:
+        problems.extend(exc.problems)
+        contacts_path = None
     tables: dict[str, pd.DataFrame] = {}
     sources: dict[str, Source] = {}
     for spec in contract.FILES:
+        if (
+            spec.name == "patients"
+            and contacts_path is not None
+            and not any((raw_dir / f"patients.{ext}").exists() for ext in ("csv", "xlsx"))
+        ):
+            continue  # counted from the contacts below
         try:
             raw, source = read_raw(raw_dir, spec, rename.get(spec.name, {}))
         except InputError as exc:
@@ -142,15 +170,90 @@ def read_dataset(raw_dir: Path | str, rename: dict[str, dict[str, str]] | None =
         problems.extend(table_problems)
         tables[spec.name] = table
         sources[spec.name] = source
+    persons = None
+    if contacts_path is not None and not problems:
+        extract = tables["trainees"]["extract_date"].max() if "trainees" in tables else None
+        try:
+            counted = contacts.aggregate(
+                contacts_path, rename.get("contacts"), extract, duckdb_memory_limit
+            )
+        except InputError as exc:
+            problems.extend(exc.problems)
+        else:
+            derived = _typed_patients(counted.patients)
+            if "patients" in tables:
+                problems += compare_patients(
+                    tables["patients"],
+                    derived,
+                    sources["patients"].file,
+                    counted.source,
+                    contacts_tolerance,
+                )
+            tables["patients"] = derived
+            sources["patients"] = Source(
+                f"patients counted from {counted.source}", len(derived), None, None
+            )
+            sources["contacts"] = Source(counted.source, counted.rows, None, None)
+            persons = counted.persons_per_year
     if problems:
         raise InputError(problems)
     synthetic = (raw_dir / SYNTHETIC_MARKER).exists()
-    return Dataset(tables, sources, raw_dir.as_posix(), synthetic)
+    return Dataset(tables, sources, raw_dir.as_posix(), synthetic, persons)
 
 
-def validate_dir(raw_dir: Path | str, rename: dict[str, dict[str, str]] | None = None) -> str:
+def _typed_patients(counts: pd.DataFrame) -> pd.DataFrame:
+    spec = contract.PATIENTS
+    return pd.DataFrame(
+        {
+            "year": counts["year"].astype("int64"),
+            "region": pd.Categorical(
+                counts["region"], list(spec.column("region").codes), ordered=True
+            ),
+            "age_group": pd.Categorical(
+                counts["age_group"], list(spec.column("age_group").codes), ordered=True
+            ),
+            "patients": counts["patients"].astype("int64"),
+        }
+    )
+
+
+def compare_patients(
+    given: pd.DataFrame, counted: pd.DataFrame, file: str, source: str, tolerance: float
+) -> list[str]:
+    """Cells where ``patients.csv`` and the contacts disagree by more than ``tolerance``."""
+    key = ["year", "region", "age_group"]
+    left = given.assign(row=given.index + 2, **{k: given[k].astype(str) for k in key[1:]})
+    right = counted.assign(**{k: counted[k].astype(str) for k in key[1:]})
+    both = left.merge(
+        right, on=key, how="outer", suffixes=("_file", "_contacts"), indicator="present"
+    )
+    both[["patients_file", "patients_contacts"]] = both[
+        ["patients_file", "patients_contacts"]
+    ].fillna(0)
+    difference = (both["patients_file"] - both["patients_contacts"]).abs()
+    allowed = tolerance * both[["patients_file", "patients_contacts"]].max(axis=1)
+    problems = []
+    for r in both[difference > allowed].sort_values(key).itertuples():
+        cell = f"({r.year}, {r.region}, {r.age_group})"
+        if r.present == "right_only":
+            problems.append(
+                f"{file}: year, region, age_group: {cell} has "
+                f"{int(r.patients_contacts):,} persons in {source} but no row"
+            )
+        else:
+            problems.append(
+                f"{file}:{int(r.row)}: patients: {int(r.patients_file):,} in the file "
+                f"but {int(r.patients_contacts):,} distinct persons in {source} for "
+                f"{cell} (data.contacts_tolerance = {tolerance:g})"
+            )
+    return problems
+
+
+def validate_dir(
+    raw_dir: Path | str, rename: dict[str, dict[str, str]] | None = None, **options
+) -> str:
     """Validate ``raw_dir``; return a one-line summary, raise ``InputError`` on any problem."""
-    dataset = read_dataset(raw_dir, rename)
+    dataset = read_dataset(raw_dir, rename, **options)
     parts = [f"{src.file} {src.rows:,} rows" for src in dataset.sources.values()]
     kind = "synthetic " if dataset.synthetic else ""
     return (
@@ -171,6 +274,8 @@ def write_processed(dataset: Dataset, out_dir: Path | str) -> None:
     try:
         for name, df in dataset.tables.items():
             df.to_parquet(tmp / f"{name}.parquet", index=False)
+        if dataset.contact_persons is not None:
+            dataset.contact_persons.to_parquet(tmp / "contact_persons.parquet", index=False)
         info = json.dumps(dataset.info(), indent=2, sort_keys=True, ensure_ascii=False)
         (tmp / DATASET_INFO).write_text(info + "\n", encoding="utf-8")
         if out_dir.exists():
@@ -248,15 +353,7 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str, str]:
     last_error: Exception | None = None
     for encoding in ("utf-8-sig", "cp1252"):
         try:
-            df = pd.read_csv(
-                path,
-                sep=sep,
-                dtype=str,
-                encoding=encoding,
-                keep_default_na=False,
-                na_filter=False,
-                skip_blank_lines=True,
-            )
+            df = _read_csv_text(path, sep, encoding)
             return df, ("utf-8" if encoding == "utf-8-sig" else encoding), sep
         except UnicodeDecodeError as exc:
             last_error = exc
@@ -276,6 +373,33 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str, str]:
     raise InputError(
         f"{path.name}: text is neither UTF-8 nor Windows-1252 ({last_error}); save it as UTF-8 CSV"
     )
+
+
+def _read_csv_text(path: Path, sep: str, encoding: str) -> pd.DataFrame:
+    """Every cell as text; a big file is read in chunks so progress can be logged."""
+    options = dict(
+        sep=sep,
+        dtype=str,
+        encoding=encoding,
+        keep_default_na=False,
+        na_filter=False,
+        skip_blank_lines=True,
+    )
+    size = path.stat().st_size
+    if size < BIG_FILE_BYTES:
+        return pd.read_csv(path, **options)
+    parts, rows = [], 0
+    with path.open("rb") as fh:
+        for chunk in pd.read_csv(fh, chunksize=CHUNK_ROWS, **options):
+            parts.append(chunk)
+            rows += len(chunk)
+            log.info(
+                "ingest: %s: %s rows read (%.0f %%)",
+                path.name,
+                f"{rows:,}",
+                min(100, 100 * fh.tell() / size),
+            )
+    return pd.concat(parts, ignore_index=True)
 
 
 def _read_xlsx(path: Path) -> pd.DataFrame:
@@ -790,4 +914,21 @@ def validate_message(dataset: Dataset) -> str:
     return (
         f"Alle {len(dataset.sources)} filer i {dataset.raw_dir} overholder datakontrakten "
         f"({kind}, udtræksdato {dataset.extract_date.date().isoformat()})."
+    )
+
+
+def contacts_text(dataset: Dataset) -> str:
+    """What the contacts gave, in Danish (or that there were none)."""
+    from pipeline.fmt import number, percent
+
+    if dataset.contact_persons is None:
+        return "Der er ingen kontaktdata; patienttallene er læst fra `patients.csv`."
+    cells = dataset.tables["patients"].groupby("year")["patients"].sum()
+    persons = dataset.contact_persons.set_index("year")["persons"]
+    extra = (cells / persons - 1).mean()
+    return (
+        f"Patienterne er talt fra {number(dataset.sources['contacts'].rows)} kontakter i "
+        f"{dataset.sources['contacts'].file}. Summen over regioner og aldersgrupper er i "
+        f"gennemsnit {percent(extra)} højere end antallet af forskellige personer på landsplan, "
+        f"fordi personer med kontakt i flere regioner eller begge aldersgrupper tæller i hver."
     )

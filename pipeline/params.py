@@ -24,6 +24,11 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # Per file, a site's own column names mapped onto the contract's:
         # {"patients": {"aar": "year", "antal": "patients"}}.
         "rename": {},
+        # With contacts.parquet present: largest relative difference allowed between
+        # patients.csv and the patients counted from the contacts (0: they must agree exactly).
+        "contacts_tolerance": 0.0,
+        # DuckDB's memory limit while counting contacts (it spills to disk beyond it).
+        "duckdb_memory_limit": "3GB",
     },
     "growth": {
         # Index = 100 in this year, and the gap keeps this year's patients per physician.

@@ -50,6 +50,9 @@ def export_html(
     from nbconvert import HTMLExporter
     from traitlets.config import Config
 
+    from pipeline.progress import strip
+
+    nb = strip(nb)
     config = Config()
     config.HTMLExporter.extra_template_basedirs = [str(TEMPLATE_DIR)]
     config.HTMLExporter.template_name = TEMPLATE_NAME

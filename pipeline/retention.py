@@ -850,6 +850,14 @@ def plot_funnel(table: pd.DataFrame):
 # --------------------------------------------------------------------------------------------
 # Tables for display (Danish)
 # --------------------------------------------------------------------------------------------
+FUNNEL_COUNTS = [
+    "Startet i I-stilling",
+    "Afsluttet I-stilling",
+    "Fulgt hele horisonten",
+    "H-forløb i psykiatrien inden for horisonten",
+]
+
+
 def funnel_table(table: pd.DataFrame, groups: dict[str, str] | None = None) -> pd.DataFrame:
     """The funnel for display; ``groups`` maps group columns to their Danish headings."""
     from pipeline.fmt import number, percent

@@ -131,12 +131,39 @@ def run_stage(name: str, root: Path | str = ".", timeout: int | None = None) -> 
 def _execute(spec: StageSpec, root: Path, parameters: dict[str, Any], timeout: int) -> None:
     import jupytext
     import papermill
-    from jupyter_client.manager import AsyncKernelManager
 
     assert spec.notebook is not None and spec.executed_notebook is not None
+    from pipeline.progress import setup_cell
+
     notebook = jupytext.read(root / spec.notebook)
     _check_parameters_cell(notebook, spec, parameters)
+    notebook.cells.insert(0, setup_cell())
     target = root / spec.executed_notebook
+    log.info("%s: running %s with kernel %s", spec.name, spec.notebook, KERNEL_NAME)
+    try:
+        execute_notebook(notebook, target, parameters, root, timeout)
+    except papermill.PapermillExecutionError as exc:
+        if exc.ename in INPUT_ERRORS:
+            raise InputError(exc.evalue.splitlines()) from None
+        failed = root / "reports" / "failed" / target.name
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        nbformat_write(exc, failed)
+        traceback = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(exc.traceback))  # no terminal colours
+        raise StageError(
+            f"stage {spec.name}: {spec.notebook} failed in cell {exc.exec_count} with "
+            f"{exc.ename}: {exc.evalue}\n{traceback}\n"
+            f"The executed notebook is kept at {failed.relative_to(root)}."
+        ) from None
+
+
+def execute_notebook(
+    notebook: Any, target: Path, parameters: dict[str, Any], root: Path, timeout: int
+) -> None:
+    """Execute ``notebook`` with papermill under the project kernel and write it to ``target``
+    (only when it succeeds; a failed run is attached to the exception as ``partial``)."""
+    import papermill
+    from jupyter_client.manager import AsyncKernelManager
+
     target.parent.mkdir(parents=True, exist_ok=True)
     sockets = tempfile.mkdtemp(prefix="laegedaekning-kernel-")
 
@@ -151,7 +178,6 @@ def _execute(spec: StageSpec, root: Path, parameters: dict[str, Any], timeout: i
 
     fd, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".ipynb")
     os.close(fd)
-    log.info("%s: running %s with kernel %s", spec.name, spec.notebook, KERNEL_NAME)
     try:
         papermill.execute_notebook(
             notebook,
@@ -167,21 +193,16 @@ def _execute(spec: StageSpec, root: Path, parameters: dict[str, Any], timeout: i
         )
         os.replace(partial, target)
     except papermill.PapermillExecutionError as exc:
-        if exc.ename in INPUT_ERRORS:
-            Path(partial).unlink(missing_ok=True)
-            raise InputError(exc.evalue.splitlines()) from None
-        failed = root / "reports" / "failed" / target.name
-        failed.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(partial, failed)
-        traceback = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(exc.traceback))  # no terminal colours
-        raise StageError(
-            f"stage {spec.name}: {spec.notebook} failed in cell {exc.exec_count} with "
-            f"{exc.ename}: {exc.evalue}\n{traceback}\n"
-            f"The executed notebook is kept at {failed.relative_to(root)}."
-        ) from None
+        exc.partial = Path(partial).read_bytes()
+        raise
     finally:
         Path(partial).unlink(missing_ok=True)
         shutil.rmtree(sockets, ignore_errors=True)
+
+
+def nbformat_write(exc: Any, path: Path) -> None:
+    """Keep the partly executed notebook of a failed run."""
+    path.write_bytes(getattr(exc, "partial", b""))
 
 
 def _check_parameters_cell(notebook: Any, spec: StageSpec, parameters: dict[str, Any]) -> None:

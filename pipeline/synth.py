@@ -18,6 +18,7 @@ The same seed and arguments give byte-identical files.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -27,6 +28,8 @@ import pandas as pd
 
 from pipeline import contract
 from pipeline.ingest import SYNTHETIC_MARKER
+
+log = logging.getLogger(__name__)
 
 REGIONS = contract.REGIONS
 SPECIALTIES = contract.SPECIALTIES
@@ -93,6 +96,10 @@ class SynthConfig:
     last_year: int = 2025
     trainees: int | None = None  # None: one trainee per filled I-post
     hazards: TraineeHazards = field(default_factory=TraineeHazards)
+    # Patients scaled by this factor (small test datasets with contacts).
+    patient_scale: float = 1.0
+    # About this many contact rows in contacts.parquet (None: no contacts file).
+    contacts: int | None = None
 
     @property
     def years(self) -> np.ndarray:
@@ -149,7 +156,7 @@ def synthesize_patients(config: SynthConfig, rng: np.random.Generator) -> pd.Dat
         shares = shares / shares.sum()
         for group, national in (("adult", total[k] - child[k]), ("child_adolescent", child[k])):
             noise = rng.lognormal(0.0, 0.012, size=len(REGIONS))
-            counts = np.rint(national * shares * noise).astype(int)
+            counts = np.rint(national * shares * noise * config.patient_scale).astype(int)
             rows += [(int(year), r, group, int(c)) for r, c in zip(REGIONS, counts, strict=True)]
     return pd.DataFrame(rows, columns=["year", "region", "age_group", "patients"])
 
@@ -366,6 +373,87 @@ def synthesize_trainees(
     return df.sort_values(["i_start", "person_id"], kind="stable").reset_index(drop=True)
 
 
+MOVER_SHARE = 0.02  # persons with contacts in a second region in the same year
+AGE_SHIFT_SHARE = 0.01  # child & adolescent patients also seen in adult psychiatry that year
+
+
+def write_contacts(config: SynthConfig, patients: pd.DataFrame, path: Path) -> int:
+    """Contact rows whose distinct persons per (year, region, age group) are exactly the
+    patients table's counts, written to ``path`` year by year. Returns the number of rows.
+
+    Each cell draws its persons from the cell's own pool (persons recur across years). A few
+    persons per cell are taken from the previous region's cell, and a few adults from the same
+    region's child & adolescent cell, so some people count in two cells in one year.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(np.random.SeedSequence(config.seed).spawn(5)[4])
+    cells = patients.set_index(["year", "region", "age_group"])["patients"]
+    person_years = int(cells.sum())
+    per_person = max(config.contacts / max(person_years, 1), 1.0) if config.contacts else 1.0
+    pool_size = {
+        k: int(v * 1.6) + 10
+        for k, v in patients.groupby(["region", "age_group"])["patients"].max().items()
+    }
+    offset, start = {}, 0
+    for key, size in sorted(pool_size.items()):
+        offset[key], start = start, start + size
+    schema = pa.schema(
+        [
+            ("person_id", pa.int64()),
+            ("contact_date", pa.date32()),
+            ("region", pa.dictionary(pa.int8(), pa.string())),
+            ("age_group", pa.dictionary(pa.int8(), pa.string())),
+        ]
+    )
+    rows = 0
+    with pq.ParquetWriter(path, schema, compression="zstd") as writer:
+        for year in sorted(patients["year"].unique()):
+            chosen: dict[tuple[str, str], np.ndarray] = {}
+            for region in REGIONS:
+                for group in contract.AGE_GROUPS:
+                    n = int(cells.get((year, region, group), 0))
+                    size = pool_size[(region, group)]
+                    chosen[(region, group)] = offset[(region, group)] + rng.choice(
+                        size, size=min(n, size), replace=False
+                    )
+            for r, region in enumerate(REGIONS):  # movers from the previous region
+                for group in contract.AGE_GROUPS:
+                    own, other = chosen[(region, group)], chosen[(REGIONS[r - 1], group)]
+                    m = min(int(len(own) * MOVER_SHARE), len(other))
+                    own[:m] = rng.choice(other, size=m, replace=False)
+                adult, child = chosen[(region, "adult")], chosen[(region, "child_adolescent")]
+                m = min(int(len(adult) * AGE_SHIFT_SHARE), len(child))
+                adult[len(adult) - m :] = rng.choice(child, size=m, replace=False)
+            parts = []
+            for (region, group), ids in chosen.items():
+                k = 1 + rng.poisson(per_person - 1, size=len(ids))
+                people = np.repeat(ids, k)
+                days = rng.integers(0, 365, size=len(people))
+                dates = (np.datetime64(f"{year}-01-01") + days).astype("datetime64[D]")
+                parts.append(
+                    pa.table(
+                        {
+                            "person_id": pa.array(people, pa.int64()),
+                            "contact_date": pa.array(dates, pa.date32()),
+                            "region": pa.DictionaryArray.from_arrays(
+                                pa.array(np.zeros(len(people), dtype=np.int8)), pa.array([region])
+                            ),
+                            "age_group": pa.DictionaryArray.from_arrays(
+                                pa.array(np.zeros(len(people), dtype=np.int8)), pa.array([group])
+                            ),
+                        },
+                        schema=schema,
+                    )
+                )
+            table = pa.concat_tables(parts)
+            writer.write_table(table, row_group_size=1_000_000)
+            rows += table.num_rows
+            log.info("synth: contacts for %s written (%s rows so far)", year, f"{rows:,}")
+    return rows
+
+
 # --------------------------------------------------------------------------------------------
 # Writing
 # --------------------------------------------------------------------------------------------
@@ -403,6 +491,8 @@ def write_synthetic(out_dir: Path | str, config: SynthConfig, dialect: str = "st
         text.to_csv(
             out_dir / f"{name}.csv", index=False, sep=sep, encoding=encoding, lineterminator="\n"
         )
+    if config.contacts:
+        write_contacts(config, tables["patients"], out_dir / "contacts.parquet")
     marker = {
         "generator": "pipeline.synth",
         "seed": config.seed,
@@ -410,6 +500,8 @@ def write_synthetic(out_dir: Path | str, config: SynthConfig, dialect: str = "st
         "last_year": config.last_year,
         "trainees": config.trainees,
         "dialect": dialect,
+        **({"patient_scale": config.patient_scale} if config.patient_scale != 1 else {}),
+        **({"contacts": config.contacts} if config.contacts else {}),
     }
     (out_dir / SYNTHETIC_MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
     (out_dir / "README.md").write_text(_readme(config, tables, dialect), encoding="utf-8")
@@ -423,6 +515,10 @@ def _readme(config: SynthConfig, tables: dict[str, pd.DataFrame], dialect: str) 
         args += f" --last-year {config.last_year}"
     if config.trainees is not None:
         args += f" --trainees {config.trainees}"
+    if config.patient_scale != 1:
+        args += f" --patient-scale {config.patient_scale:g}"
+    if config.contacts:
+        args += f" --contacts {config.contacts}"
     if dialect != "standard":
         args += f" --dialect {dialect}"
     counts = "\n".join(f"| `{name}.csv` | {len(df):,} |" for name, df in tables.items())

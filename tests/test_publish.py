@@ -189,3 +189,21 @@ def test_analyst_can_waive_disclosure_on_researcher_pages_only(project_with_outp
     nbformat.write(nb, root / "reports" / "executed" / "09_ledelse.ipynb")
     with pytest.raises(PublishError, match=r"ledelse\.html"):
         publish(root, params)  # never on the leadership page
+
+
+def test_progress_lines_are_removed_but_real_warnings_still_stop_publishing():
+    from pipeline.progress import PREFIX, setup_cell
+
+    progress = nbformat.v4.new_output("stream", name="stderr", text=f"{PREFIX}rows read (50 %)\n")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [setup_cell(), nbformat.v4.new_code_cell("x", outputs=[progress])]
+    html = export_html(nb, title="t", include_code=True)
+    assert "rows read" not in html and "enable()" not in html
+    assert check_page(html, page="p.html") == []
+    nb.cells[1].outputs = [
+        nbformat.v4.new_output(
+            "stream", name="stderr", text=f"{PREFIX}step 1\nRuntimeWarning: overflow\n"
+        )
+    ]
+    problems = check_page(export_html(nb, title="t", include_code=True), page="p.html")
+    assert problems and "RuntimeWarning" in problems[0]

@@ -41,7 +41,13 @@ def test_stages_come_from_dvc_yaml():
     assert ingest.executed_notebook == Path("reports/executed/01_ingest.ipynb")
     assert Path("data/processed") in ingest.outs
     params = notebook_parameters(ingest, load_params(ROOT))
-    assert params == {"raw_dir": "data/raw/demo", "rename": {}, "min_cell": 5}
+    assert params == {
+        "raw_dir": "data/raw/demo",
+        "rename": {},
+        "contacts_tolerance": 0.0,
+        "duckdb_memory_limit": "3GB",
+        "min_cell": 5,
+    }
 
 
 def test_every_notebook_parameters_cell_matches_its_stage():
@@ -92,7 +98,11 @@ def test_bad_data_fails_cleanly_and_leaves_nothing(tmp_path, dataset_copy):
     result = run_cli("run", "ingest", cwd=project)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    problems = [line for line in result.stderr.splitlines() if ".csv:" in line]
+    problems = [
+        line
+        for line in result.stderr.splitlines()
+        if ".csv:" in line and not line.startswith("progress:")
+    ]
     assert problems == [
         'patients.csv:3: patients: "-4" is below 0; counts must be >= 0',
         'trainees.csv:2: i_start: "2019-02-30" is not a real calendar date',

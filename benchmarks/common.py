@@ -1,0 +1,96 @@
+"""Shared helpers: measure a command's wall time and peak memory, make a scratch project copy.
+
+Peak memory is the largest resident set of any process the command started (``ru_maxrss`` of
+the waited-for children), read in a separate harness process per measurement.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+RESULTS = ROOT / "benchmarks" / "results"
+
+_HARNESS = """
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+code = subprocess.run(sys.argv[1:]).returncode
+wall = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print("BENCH " + json.dumps({"wall_s": wall, "peak_mb": peak, "returncode": code}),
+      file=sys.stderr)
+"""
+
+
+def env() -> dict[str, str]:
+    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
+
+
+def measure(command: list[str], cwd: Path) -> dict[str, float]:
+    """Run ``command`` in ``cwd``; return wall seconds, peak MB and what it printed."""
+    result = subprocess.run(
+        [sys.executable, "-c", _HARNESS, *command],
+        cwd=cwd,
+        env=env(),
+        capture_output=True,
+        text=True,
+    )
+    line = next(x for x in reversed(result.stderr.splitlines()) if x.startswith("BENCH "))
+    numbers = json.loads(line.removeprefix("BENCH "))
+    if numbers["returncode"] != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
+    numbers["output"] = result.stdout + result.stderr
+    return numbers
+
+
+def scratch_copy(prefix: str) -> Path:
+    """A git copy of the working tree (tracked and new files) in a temporary directory."""
+    target = Path(tempfile.mkdtemp(prefix=prefix)) / "project"
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    for name in filter(None, files):
+        if (ROOT / name).is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, target / name)
+    for args in (
+        ["init", "-q"],
+        ["add", "-A"],
+        ["-c", "user.name=b", "-c", "user.email=b@b", "commit", "-q", "-m", "copy"],
+    ):
+        subprocess.run(["git", *args], cwd=target, check=True)
+    return target
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GB RAM, Python {platform.python_version()}"
+    )
+
+
+def report(name: str, rows: dict[str, dict[str, float]], extra: dict | None = None) -> None:
+    """Print a table and keep the figures under benchmarks/results/ (not in git)."""
+    print(f"\n{name} on {machine()}")
+    for label, r in rows.items():
+        print(f"  {label:<55} {r['wall_s']:7.1f} s  {r['peak_mb']:7.0f} MB")
+    for label, value in (extra or {}).items():
+        print(f"  {label:<55} {value}")
+    RESULTS.mkdir(exist_ok=True)
+    kept = {k: {m: v for m, v in r.items() if m != "output"} for k, r in rows.items()}
+    (RESULTS / f"{name}.json").write_text(
+        json.dumps({"machine": machine(), "rows": kept, **(extra or {})}, indent=2)
+    )

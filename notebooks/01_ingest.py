@@ -66,10 +66,10 @@ fmt.text(ingest.contacts_text(dataset))
 totals = ingest.national_totals(dataset.tables)
 catalog.save(totals, "ingest/national_totals")
 figure = ingest.plot_national_totals(totals)
-catalog.save_figure(figure, "ingest", "landstal")
 first, last = int(totals["year"].min()), int(totals["year"].max())
 plotting.show(
     figure,
+    path=catalog.figure_path("ingest", "landstal"),
     alt=f"To linjediagrammer for {first}–{last}: patienter i regionspsykiatrien (voksne, børn "
     f"og unge) og læger i psykiatrien (speciallæger, læger under uddannelse) pr. år.",
 )

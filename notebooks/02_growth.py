@@ -24,7 +24,8 @@ target_years = [2025, 2030, 2035]
 backtest_min_years = 10
 backtest_max_horizon = 5
 ets_damped = True
-ets_bootstrap = 100
+ets_bootstrap = 50
+ets_bootstrap_scope = "national"
 simulations = 10000
 seed = 20131
 physician_grades = ["specialist", "trainee"]
@@ -59,18 +60,18 @@ catalog.save(index, "growth/index")
 figure = growth.plot_index(
     index, [growth.NATIONAL], ["total", "adult", "child_adolescent"], base_year
 )
-catalog.save_figure(figure, "growth", "indeks_danmark")
 plotting.show(
     figure,
+    path=catalog.figure_path("growth", "indeks_danmark"),
     alt=f"Tre linjediagrammer {first_year}–{last_year}: antal patienter og "
     f"læger som indeks med {base_year} = 100, i alt, for voksne og for børn og unge.",
 )
 
 # %%
 figure = growth.plot_index(index, growth.GEOGRAPHIES[1:], ["total"], base_year)
-catalog.save_figure(figure, "growth", "indeks_regioner")
 plotting.show(
     figure,
+    path=catalog.figure_path("growth", "indeks_regioner"),
     alt=f"Fem linjediagrammer, et pr. region: patienter og læger som indeks "
     f"med {base_year} = 100, {first_year}–{last_year}.",
 )
@@ -88,14 +89,21 @@ plotting.show(
 #   estimeres fra data (kvasi-Poisson).
 # * **Eksponentiel udglatning (ETS):** en trend, der tilpasser sig de seneste år og kan dæmpes;
 #   væksten er næste års trend, og intervallet kommer fra en parametrisk bootstrap, fordi ETS'
-#   egne intervaller ikke medregner usikkerheden på modellens parametre.
+#   egne intervaller ikke medregner usikkerheden på modellens parametre (for landstallene; alle
+#   serier med `ets_bootstrap_scope = "all"`).
 #
 # Alle rater er vækst pr. år over hele perioden fra `fit_from_year` (regionernes metode: de seneste
 # år).
 
 # %%
 rates = growth.growth_rates(
-    modelled, models, k=seed_k_years, damped=ets_damped, bootstrap=ets_bootstrap, seed=seed
+    modelled,
+    models,
+    k=seed_k_years,
+    damped=ets_damped,
+    bootstrap=ets_bootstrap,
+    seed=seed,
+    bootstrap_scope=ets_bootstrap_scope,
 )
 catalog.save(rates, "growth/rates")
 fmt.table(growth.rates_table(rates))
@@ -132,9 +140,9 @@ fmt.table(growth.scores_table(scores))
 
 # %%
 figure = growth.plot_backtest(by_horizon)
-catalog.save_figure(figure, "growth", "backtest")
 plotting.show(
     figure,
+    path=catalog.figure_path("growth", "backtest"),
     alt="To linjediagrammer: modellernes gennemsnitlige fejl og andelen af "
     "faktiske tal inden for 95 %-intervallet, efter hvor mange år frem der blev spået.",
 )
@@ -162,9 +170,9 @@ figure = growth.plot_projection(
     ],
     reference=catalog.load_reference(),
 )
-catalog.save_figure(figure, "growth", "fremskrivning_danmark")
 plotting.show(
     figure,
+    path=catalog.figure_path("growth", "fremskrivning_danmark"),
     alt=f"Fire vifte-diagrammer: patienter og læger i alt og for børn og unge, "
     f"data {first_year}–{last_year} og fremskrivning til {horizon_year} med 80 %- og "
     f"95 %-intervaller; publicerede patienttal er markeret.",
@@ -175,9 +183,9 @@ figure = growth.plot_projection(
     projection,
     [(m, g, "total") for g in growth.GEOGRAPHIES[1:] for m in ("patients", "physicians")],
 )
-catalog.save_figure(figure, "growth", "fremskrivning_regioner")
 plotting.show(
     figure,
+    path=catalog.figure_path("growth", "fremskrivning_regioner"),
     alt=f"Ti vifte-diagrammer, to pr. region: patienter og læger, data og "
     f"fremskrivning til {horizon_year} med 80 %- og 95 %-intervaller.",
 )
@@ -206,9 +214,9 @@ fmt.table(growth.gap_table(gaps))
 
 # %%
 figure = growth.plot_gap(path, growth.GEOGRAPHIES)
-catalog.save_figure(figure, "growth", "underskud")
 plotting.show(
     figure,
+    path=catalog.figure_path("growth", "underskud"),
     alt=f"Seks diagrammer, landet og hver region: manglende læger fra "
     f"{base_year} til {horizon_year} med 95 %-interval.",
 )

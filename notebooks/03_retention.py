@@ -73,9 +73,9 @@ fmt.table(retention.funnel_table(by_cohort, {"cohort": "Startår"}), counts=rete
 
 # %%
 figure = retention.plot_funnel(by_cohort)
-catalog.save_figure(figure, "retention", "tragt_startaar")
 plotting.show(
     figure,
+    path=catalog.figure_path("retention", "tragt_startaar"),
     alt="Linjediagram: andelen af fuldt fulgte læger i H-forløb i psykiatrien "
     "inden for horisonten, efter startår i I-stilling, med 95 %-interval.",
 )
@@ -111,9 +111,9 @@ fmt.table(
 overall = retention.cumulative_incidence(doctors, None, min_cell)
 catalog.save(overall, "retention/cif_overall")
 figure = retention.plot_cif(overall, horizon_years, curve_max_years)
-catalog.save_figure(figure, "retention", "cif_alle")
 plotting.show(
     figure,
+    path=catalog.figure_path("retention", "cif_alle"),
     alt="Trappekurver for alle læger: kumuleret andel med H-forløb i psykiatrien, "
     "H-forløb i et andet speciale og stop uden H-forløb, efter år siden start.",
 )
@@ -125,9 +125,9 @@ for by, title in retention.GROUPINGS.items():
     catalog.save(curves, f"retention/cif_{by}")
     at_horizon[by] = retention.incidence_at(doctors, horizon_years, by, min_cell)
     figure = retention.plot_cif(curves, horizon_years, curve_max_years, outcomes=["h_psychiatry"])
-    catalog.save_figure(figure, "retention", f"cif_{by}")
     plotting.show(
         figure,
+        path=catalog.figure_path("retention", f"cif_{by}"),
         alt=f"Trappekurver pr. {title.lower()}: kumuleret andel med H-forløb i "
         "psykiatrien efter år siden start, med 95 %-bånd.",
     )
@@ -161,9 +161,9 @@ fmt.table(retention.ratio_table(cox, "Hazard ratio"))
 # %%
 if len(cox.table) and cox.table["estimable"].any():
     figure = retention.plot_forest(cox.table, "Hazard ratio for H-forløb i psykiatrien")
-    catalog.save_figure(figure, "retention", "forest_cox")
     plotting.show(
         figure,
+        path=catalog.figure_path("retention", "forest_cox"),
         alt="Forest-plot: hazard ratio med 95 %-interval for hver forklarende "
         "variabel i Cox-modellen; linjen ved 1 betyder ingen forskel.",
     )
@@ -186,9 +186,9 @@ if cox.schoenfeld is not None and "combined_track" in cox.schoenfeld:
     figure = retention.plot_schoenfeld(
         cox.schoenfeld, "combined_track", retention.COVARIATE_LABELS["combined_track"]
     )
-    catalog.save_figure(figure, "retention", "schoenfeld_sammenhaengende")
     plotting.show(
         figure,
+        path=catalog.figure_path("retention", "schoenfeld_sammenhaengende"),
         alt="Punktdiagram af skalerede Schoenfeld-residualer for sammenhængende "
         "forløb mod tid, med en udglattet kurve og en vandret linje for konstant effekt.",
     )
@@ -221,9 +221,9 @@ fmt.text(retention.models_text(cox, logistic))
 national_fill = retention.fill_rates(posts)
 catalog.save(national_fill, "retention/fill_rates")
 figure = retention.plot_fill_rates(national_fill)
-catalog.save_figure(figure, "retention", "besaettelse")
 plotting.show(
     figure,
+    path=catalog.figure_path("retention", "besaettelse"),
     alt="To linjediagrammer: andelen af I- og H-stillinger, der blev besat, pr. "
     "år for psykiatri og børne- og ungdomspsykiatri, med 95 %-interval.",
 )

@@ -123,9 +123,9 @@ fmt.table(comparison_table)
 
 # %%
 figure = supply.plot_scenarios(summary, names)
-catalog.save_figure(figure, "supply", "scenarier")
 plotting.show(
     figure,
+    path=catalog.figure_path("supply", "scenarier"),
     alt=f"Vifte-diagrammer, et pr. scenarie: læger og behov for læger på "
     f"landsplan fra {inputs.start_year} til {horizon_year} med 95 %-intervaller.",
 )
@@ -143,9 +143,9 @@ fmt.table(supply.tornado_table(levers))
 
 # %%
 figure = supply.plot_tornado(levers)
-catalog.save_figure(figure, "supply", "tiltag")
 plotting.show(
     figure,
+    path=catalog.figure_path("supply", "tiltag"),
     alt=f"Vandrette søjler: hvor mange færre læger der mangler i "
     f"{max(target_years)}, når hvert tiltag flyttes alene, med 95 %-intervaller.",
 )
@@ -159,9 +159,9 @@ fmt.text(supply.summary_text(comparison, levers, max(target_years)))
 # %%
 shown = [n for n in ("baseline", "all_levers") if n in names] or names
 figure = supply.plot_regional_gap(summary, shown, max(target_years))
-catalog.save_figure(figure, "supply", "regioner")
 plotting.show(
     figure,
+    path=catalog.figure_path("supply", "regioner"),
     alt=f"Søjlediagram: manglende læger pr. region i {max(target_years)} for "
     "scenarierne med 95 %-intervaller.",
 )
@@ -186,9 +186,9 @@ fmt.text(supply.backtest_text(check))
 
 # %%
 figure = supply.plot_backtest(check)
-catalog.save_figure(figure, "supply", "backtest")
 plotting.show(
     figure,
+    path=catalog.figure_path("supply", "backtest"),
     alt=f"To linjediagrammer: speciallæger og læger under uddannelse på "
     f"landsplan, data og modellen startet i {backtest_start_year}.",
 )

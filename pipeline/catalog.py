@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
-    from matplotlib.figure import Figure
 
 PROCESSED_DIR = Path("data/processed")
 REFERENCE_FILE = Path("data/reference/published_figures.csv")
@@ -95,15 +94,12 @@ class Catalog:
         text = json.dumps(_plain(metrics), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         _atomic(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
-    def save_figure(self, fig: Figure, stage: str, name: str) -> None:
-        """Save a figure as a PNG plot for DVC (no timestamps, so identical inputs give identical
-        bytes)."""
-        path = self.figure_path(stage, name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic(
-            path,
-            lambda tmp: fig.savefig(tmp, format="png", dpi=110, metadata={"Software": None}),
-        )
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write a file atomically, creating its directory."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic(path, lambda tmp: Path(tmp).write_bytes(data))
 
 
 def _plain(value: Any) -> Any:

@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 SYNTHETIC_MARKER = "synthetic.json"
 MAX_LINES_PER_CHECK = 50  # per file and kind of problem; a summary line counts the rest
+# Cells are read as Arrow-backed text: vectorised string checks and a quarter of the memory.
+TEXT = "string[pyarrow]"
 BIG_FILE_BYTES = 50 * 2**20  # CSV files above this are read in chunks, logging progress
 CHUNK_ROWS = 500_000
 
@@ -379,7 +381,7 @@ def _read_csv_text(path: Path, sep: str, encoding: str) -> pd.DataFrame:
     """Every cell as text; a big file is read in chunks so progress can be logged."""
     options = dict(
         sep=sep,
-        dtype=str,
+        dtype=TEXT,
         encoding=encoding,
         keep_default_na=False,
         na_filter=False,
@@ -407,7 +409,7 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
         df = pd.read_excel(path, sheet_name=0, dtype=object, engine="openpyxl")
     except Exception as exc:  # openpyxl raises many types for damaged files
         raise InputError(f"{path.name}: cannot be read as an Excel workbook ({exc})") from None
-    return df.map(_excel_cell_text).astype(str)
+    return df.map(_excel_cell_text).astype(TEXT)
 
 
 def _excel_cell_text(value: Any) -> str:
@@ -440,28 +442,38 @@ def _rename_hint(file: str, column: str) -> str:
 # Parsing cell text into typed values (invalid text becomes missing; the raw schema reports it)
 # --------------------------------------------------------------------------------------------
 def _code_lookup(col: Column) -> dict[str, str]:
-    lookup = {code.casefold(): code for code in col.codes}
+    lookup = {code.lower(): code for code in col.codes}
     if col.codes == contract.REGIONS:
-        lookup.update({f"region {code.casefold()}": code for code in col.codes})
+        lookup.update({f"region {code.lower()}": code for code in col.codes})
         lookup.update(contract.REGION_ALIASES)
         lookup.update({f"region {k}": v for k, v in contract.REGION_ALIASES.items()})
     return lookup
 
 
+def _map_distinct(text: pd.Series, mapping: dict[str, Any]) -> pd.Series:
+    """``text.map(mapping)``, looking up each distinct value once (a column of codes has a
+    handful of them and may have millions of rows)."""
+    positions, distinct = pd.factorize(text)
+    values = pd.Series([mapping.get(v) for v in distinct], dtype=object)
+    mapped = values.to_numpy()[positions]
+    mapped[positions < 0] = None
+    return pd.Series(mapped, index=text.index, dtype=object)
+
+
 def _parse_codes(text: pd.Series, col: Column) -> pd.Series:
-    norm = text.str.casefold().str.replace("–", "-", regex=False)
-    codes = norm.map(_code_lookup(col))
+    norm = text.str.lower().str.replace("–", "-", regex=False)
+    codes = _map_distinct(norm, _code_lookup(col))
     return pd.Categorical(codes, categories=list(col.codes), ordered=True)
 
 
 def _parse_dates(text: pd.Series) -> pd.Series:
-    iso = pd.to_datetime(
-        text.where(text.str.fullmatch(_ISO_DATE)), format="%Y-%m-%d", errors="coerce"
-    )
-    dk = pd.to_datetime(
-        text.where(text.str.fullmatch(_DK_DATE)), format="%d-%m-%Y", errors="coerce"
-    )
-    return iso.fillna(dk).astype("datetime64[s]")
+    """ISO or Danish dates; anything else, and impossible dates, become missing."""
+    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[s]")
+    for pattern, format in ((_ISO_DATE, "%Y-%m-%d"), (_DK_DATE, "%d-%m-%Y")):
+        shaped = text.str.fullmatch(pattern).fillna(False).astype(bool)
+        if shaped.any():  # most extracts use one format: skip the other's parsing
+            parsed[shaped] = pd.to_datetime(text[shaped], format=format, errors="coerce")
+    return parsed
 
 
 def _parse(text: pd.Series, col: Column) -> pd.Series:
@@ -475,7 +487,7 @@ def _parse(text: pd.Series, col: Column) -> pd.Series:
     if col.kind == "date":
         return _parse_dates(text)
     if col.kind == "bool":
-        return text.str.casefold().map(_BOOLS).astype("boolean")
+        return _map_distinct(text.str.lower(), _BOOLS).astype("boolean")
     return text.astype("string")
 
 
@@ -520,7 +532,7 @@ def _schemas(spec: FileSpec) -> tuple[pa.DataFrameSchema, pa.DataFrameSchema, di
                 )
             )
         raw_checks.extend(_format_checks(col, check))
-        raw_columns[name] = pa.Column(str, raw_checks, nullable=False)
+        raw_columns[name] = pa.Column(checks=raw_checks, nullable=False)
 
         typed_checks = []
         if col.min is not None:
@@ -614,7 +626,7 @@ def _format_checks(col: Column, check: Callable) -> list[pa.Check]:
                 name,
                 lambda s: (
                     empty_ok(s)
-                    | s.str.casefold().str.replace("–", "-", regex=False).isin(list(lookup))
+                    | s.str.lower().str.replace("–", "-", regex=False).isin(list(lookup))
                 ),
                 lambda t, r, i: f"{_quote(r, i, name)} is not a known code; use one of: {allowed}",
             )
@@ -646,7 +658,7 @@ def _format_checks(col: Column, check: Callable) -> list[pa.Check]:
             check(
                 f"{name}.bool",
                 name,
-                lambda s: empty_ok(s) | s.str.casefold().isin(list(_BOOLS)),
+                lambda s: empty_ok(s) | s.str.lower().isin(list(_BOOLS)),
                 lambda t, r, i: (
                     f"{_quote(r, i, name)} is not a yes/no value; use true/false, 1/0 or ja/nej"
                 ),

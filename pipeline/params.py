@@ -48,8 +48,11 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "backtest_min_years": 10,
         "backtest_max_horizon": 5,
         "ets_damped": True,
-        # Parametric bootstrap refits behind the ETS growth interval.
-        "ets_bootstrap": 100,
+        # Parametric bootstrap refits behind the ETS growth interval (50 is what the coverage
+        # test in tests/test_growth.py validates).
+        "ets_bootstrap": 50,
+        # Bootstrap ETS intervals for the national series (shown) or for every series.
+        "ets_bootstrap_scope": "national",
         # Monte Carlo draws behind the gap intervals.
         "simulations": 10000,
         "seed": 20131,

@@ -8,6 +8,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 # Distinguishable in grey scale as well as in colour (dark, mid, light) plus marker shapes.
+DPI = 110  # one resolution for the pages and the DVC plots: sharp in print, small enough to embed
 COLORS = ("#1b3a5c", "#c0504d", "#7f7f7f", "#2e8b57", "#e0a030", "#6a4c93")
 MARKERS = ("o", "s", "^", "D", "v", "P")
 LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1)), (0, (1, 1)))
@@ -22,7 +23,6 @@ def setup() -> None:
         {
             "figure.figsize": (8, 4.5),
             "figure.dpi": 100,
-            "savefig.bbox": "tight",
             "font.size": 11,
             "axes.titlesize": 12,
             "axes.titleweight": "bold",
@@ -61,27 +61,38 @@ def year_axis(ax: Axes) -> None:
     ax.xaxis.set_major_formatter("{x:.0f}")
 
 
-def show(fig, alt: str) -> None:
-    """Display a figure in the notebook with alt text (kept in the HTML pages), then close it."""
-    import base64
+def show(fig, alt: str, path=None) -> None:
+    """Display a figure with alt text (kept in the HTML pages) and close it.
+
+    With ``path`` the figure is also saved there as the stage's DVC plot; it is rendered once
+    and the same PNG is displayed.
+    """
     import io
 
     import matplotlib.pyplot as plt
-    from IPython.display import display
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
+    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
     plt.close(fig)
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    png = buffer.getvalue()
+    if path is not None:
+        from pipeline.catalog import write_bytes
+
+        write_bytes(path, png)
+    _display_png(png, alt)
+
+
+def _display_png(png: bytes, alt: str) -> None:
+    import base64
+
+    from IPython.display import display
+
+    data = base64.b64encode(png).decode("ascii")
     display({"image/png": data, "text/plain": alt}, raw=True, metadata={"image/png": {"alt": alt}})
 
 
 def show_file(path, alt: str) -> None:
     """Display a saved PNG figure with alt text (the leadership report reuses the stages')."""
-    import base64
     from pathlib import Path
 
-    from IPython.display import display
-
-    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-    display({"image/png": data, "text/plain": alt}, raw=True, metadata={"image/png": {"alt": alt}})
+    _display_png(Path(path).read_bytes(), alt)

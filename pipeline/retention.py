@@ -52,6 +52,7 @@ GROUPINGS = {
     "cohort_period": "Startperiode",
 }
 DAYS_PER_YEAR = 365.25
+PLOT_POINTS = 3000  # residuals drawn in the proportional-hazards figure
 Z95 = stats.norm.ppf(0.975)
 
 
@@ -229,6 +230,7 @@ def cumulative_incidence(
     """
     from statsmodels.duration.survfunc import CumIncidenceRight
 
+    log.info("retention: cumulative incidence %s", f"by {by}" if by else "overall")
     frames = []
     groups = (
         [(None, prepared)]
@@ -457,6 +459,7 @@ def fit_cox(prepared: pd.DataFrame, min_cell: int = 1) -> ModelResult:
         return ModelResult(
             _empty_table(), [*notes, "Ingen forklarende variable varierer i data."], events=events
         )
+    log.info("retention: Cox model, %s doctors, %s covariates", f"{len(x):,}", x.shape[1])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = PHReg(prepared["time"].to_numpy(), x.to_numpy(), status=status, ties="breslow").fit()
@@ -566,6 +569,7 @@ def fit_logistic(prepared: pd.DataFrame, min_cell: int = 1) -> ModelResult:
             ],
         )
     x, labels, notes = design(followed, min_cell)
+    log.info("retention: logistic model, %s fully followed doctors", f"{len(x):,}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = sm.GLM(
@@ -769,6 +773,10 @@ def plot_schoenfeld(schoenfeld: pd.DataFrame, term: str, label: str):
 
     from pipeline.plotting import COLORS
 
+    # The picture needs a few thousand points, not every event of a national register (the
+    # test in the table above uses all of them); the sample is seeded.
+    if len(schoenfeld) > PLOT_POINTS:
+        schoenfeld = schoenfeld.sample(PLOT_POINTS, random_state=0).sort_values("time")
     fig, ax = plt.subplots(figsize=(7, 3.6))
     ax.scatter(schoenfeld["time"], schoenfeld[term], s=8, color=COLORS[2], alpha=0.5, marker="o")
     smooth = lowess(schoenfeld[term], schoenfeld["time"], frac=0.5)

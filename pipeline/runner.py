@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -99,6 +100,17 @@ def notebook_parameters(spec: StageSpec, params: dict[str, dict[str, Any]]) -> d
     return out
 
 
+def _skip_iri_grammar() -> None:
+    """Keep jsonschema from loading ``rfc3987_syntax`` in this process.
+
+    nbformat (under papermill, jupytext and nbconvert) imports jsonschema, which imports
+    rfc3987_syntax for its optional IRI format checks; that module builds a Lark grammar at
+    import, 1.4 s of every stage's start-up (benchmarks/notebooks.py). Notebook validation
+    never checks IRI formats, and jsonschema skips the checker when the import fails.
+    """
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
 def run_stage(name: str, root: Path | str = ".", timeout: int | None = None) -> None:
     """Execute stage ``name`` as ``dvc repro`` would, from the project root ``root``.
 
@@ -110,6 +122,7 @@ def run_stage(name: str, root: Path | str = ".", timeout: int | None = None) -> 
         When the notebook fails for any other reason; its executed copy is kept under
         ``reports/failed/`` for debugging and the outputs are removed.
     """
+    _skip_iri_grammar()
     root = Path(root).resolve()
     stages = load_stages(root)
     if name not in stages:

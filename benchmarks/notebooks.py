@@ -37,12 +37,17 @@ def run_plain(stages: list[str], root: Path, modules_out: Path | None = None) ->
     """Execute the stages' notebook cells in this process, as a plain script would."""
     os.environ["MPLBACKEND"] = "Agg"
     os.chdir(root)
+    from pipeline.runner import _skip_iri_grammar
+
+    _skip_iri_grammar()  # as the runner does, so both sides start the same way
     from pipeline.params import load_params
     from pipeline.publish import publish
 
+    imported: set[str] = set()
     for stage in stages:
         spec, params, nb = _stage_code(stage, root)
         namespace = {"__name__": "__main__"}
+        before = set(sys.modules)
         with contextlib.redirect_stdout(io.StringIO()):
             for cell in nb.cells:
                 if cell.cell_type != "code":
@@ -52,16 +57,17 @@ def run_plain(stages: list[str], root: Path, modules_out: Path | None = None) ->
                     namespace.update(params)
         if stage == "report":
             publish(root, load_params(root))
-    if modules_out is not None:
-        modules = sorted(m for m in sys.modules if "." not in m or m.split(".")[0] != "pipeline")
-        modules_out.write_text(json.dumps(modules))
+        imported |= set(sys.modules) - before
+    if modules_out is not None:  # what the stage's own code imported, not this harness
+        modules_out.write_text(json.dumps(sorted(imported)))
 
 
 def run_floor(stage: str, root: Path, modules: list[str]) -> None:
     """A notebook with the stage's parameters cell and its imports, run like the stage."""
-    import nbformat
+    from pipeline.runner import _skip_iri_grammar, execute_notebook
 
-    from pipeline.runner import execute_notebook
+    _skip_iri_grammar()  # before nbformat is imported, as `python -m pipeline run STAGE` does
+    import nbformat
 
     _, params, nb = _stage_code(stage, root)
     parameters = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))

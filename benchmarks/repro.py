@@ -1,7 +1,7 @@
 """`dvc repro` from scratch on the demo data, a no-op `dvc repro`, and a re-run after one
 retention parameter changes (only the dependent stages should run).
 
-    python benchmarks/pipeline.py
+    python benchmarks/repro.py
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ def main() -> None:
     changed = measure([dvc, "repro"], project)
     rows["dvc repro, after retention.horizon_years changed"] = changed
     ran = re.findall(r"Running stage '(\w+)'", changed["output"])
-    report("pipeline", rows, {"stages re-run after the retention change": ", ".join(ran)})
+    report("repro", rows, {"stages re-run after the retention change": ", ".join(ran)})
 
 
 if __name__ == "__main__":

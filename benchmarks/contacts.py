@@ -30,29 +30,30 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--contacts", type=int, default=100_000_000)
     n = parser.parse_args().contacts
-    out = Path(tempfile.mkdtemp(prefix="bench-contacts-")) / "raw"
-    rows = {
-        f"synth --contacts {n:,} (not in the target)": measure(
-            [
-                sys.executable,
-                "-m",
-                "pipeline",
-                "synth",
-                "--out",
-                str(out),
-                "--seed",
-                "1",
-                "--contacts",
-                str(n),
-            ],
-            ROOT,
-        ),
-    }
-    rows[f"validate and count {n:,} contacts"] = measure(
-        [sys.executable, "-c", COUNT, str(out / "contacts.parquet")], ROOT
-    )
-    size = (out / "contacts.parquet").stat().st_size / 2**20
-    report("contacts", rows, {"contacts.parquet size": f"{size:,.0f} MB"})
+    with tempfile.TemporaryDirectory(prefix="bench-contacts-") as tmp:
+        out = Path(tmp) / "raw"
+        rows = {
+            f"synth --contacts {n:,} (not in the target)": measure(
+                [
+                    sys.executable,
+                    "-m",
+                    "pipeline",
+                    "synth",
+                    "--out",
+                    str(out),
+                    "--seed",
+                    "1",
+                    "--contacts",
+                    str(n),
+                ],
+                ROOT,
+            ),
+        }
+        rows[f"validate and count {n:,} contacts"] = measure(
+            [sys.executable, "-c", COUNT, str(out / "contacts.parquet")], ROOT
+        )
+        size = (out / "contacts.parquet").stat().st_size / 2**20
+        report("contacts", rows, {"contacts.parquet size": f"{size:,.0f} MB"})
 
 
 if __name__ == "__main__":

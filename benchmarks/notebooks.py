@@ -92,23 +92,25 @@ def main() -> None:
         else:
             run_floor(stage, root, json.loads(Path(rest[0]).read_text()))
         return
-    project = scratch_copy("bench-notebooks-")
-    here = str(Path(__file__).resolve())
-    measure([str(BIN / "dvc"), "repro"], project)  # every input in place
-    rows, ratios, total_notebook = {}, {}, 0.0
-    for stage in STAGES:
-        modules = project / f".modules-{stage}.json"
-        measure([sys.executable, here, "plain", stage, str(modules)], project)
-        nb = measure([sys.executable, "-m", "pipeline", "run", stage], project)
-        floor = measure([sys.executable, here, "floor", stage, str(modules)], project)
-        rows[f"{stage}: as a notebook"] = nb
-        rows[f"{stage}: floor (start, imports, nothing)"] = floor
-        ratios[f"{stage}: notebook / floor"] = round(nb["wall_s"] / floor["wall_s"], 2)
-        total_notebook += nb["wall_s"]
-    plain = measure([sys.executable, here, "plain", ",".join(STAGES)], project)
-    rows["all stages in one plain Python process"] = plain
-    ratios["all stages: notebooks / one plain process"] = round(total_notebook / plain["wall_s"], 2)
-    report("notebooks", rows, ratios)
+    with scratch_copy("bench-notebooks-") as project:
+        here = str(Path(__file__).resolve())
+        measure([str(BIN / "dvc"), "repro"], project)  # every input in place
+        rows, ratios, total_notebook = {}, {}, 0.0
+        for stage in STAGES:
+            modules = project / f".modules-{stage}.json"
+            measure([sys.executable, here, "plain", stage, str(modules)], project)
+            nb = measure([sys.executable, "-m", "pipeline", "run", stage], project)
+            floor = measure([sys.executable, here, "floor", stage, str(modules)], project)
+            rows[f"{stage}: as a notebook"] = nb
+            rows[f"{stage}: floor (start, imports, nothing)"] = floor
+            ratios[f"{stage}: notebook / floor"] = round(nb["wall_s"] / floor["wall_s"], 2)
+            total_notebook += nb["wall_s"]
+        plain = measure([sys.executable, here, "plain", ",".join(STAGES)], project)
+        rows["all stages in one plain Python process"] = plain
+        ratios["all stages: notebooks / one plain process"] = round(
+            total_notebook / plain["wall_s"], 2
+        )
+        report("notebooks", rows, ratios)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ plotting.setup()
 catalog = Catalog()
 params = {name: globals()[name] for name in DEFAULTS["growth"]}
 tables = {name: catalog.load(name) for name in ("patients", "physicians")}
+reference = catalog.load_reference()
 growth.check_params(params, tables["patients"]["year"].unique())
 series = growth.build_series(tables, physician_grades, physician_specialties, fit_from_year)
 modelled = growth.modelled_series(series)
@@ -168,7 +169,7 @@ figure = growth.plot_projection(
         ("patients", growth.NATIONAL, "child_adolescent"),
         ("physicians", growth.NATIONAL, "child_adolescent"),
     ],
-    reference=catalog.load_reference(),
+    reference=reference,
 )
 plotting.show(
     figure,
@@ -199,12 +200,15 @@ plotting.show(
 # fremskrivning (`simulations` træk, fast frø), så intervallet afspejler usikkerheden i begge.
 
 # %%
-gaps = growth.gap(
-    series, fits, base_year=base_year, target_years=target_years, simulations=simulations, seed=seed
+path = growth.gap(
+    series,
+    fits,
+    base_year=base_year,
+    target_years=range(base_year, horizon_year + 1),
+    simulations=simulations,
+    seed=seed,
 )
-path = growth.gap_path(
-    series, fits, base_year=base_year, horizon_year=horizon_year, simulations=simulations, seed=seed
-)
+gaps = path[path["year"].isin(target_years)].reset_index(drop=True)
 catalog.save(gaps, "growth/gap")
 catalog.save(path, "growth/gap_path")
 fmt.text(growth.gap_text(gaps, base_year, chosen))
@@ -225,9 +229,7 @@ plotting.show(
 # ## Regionernes fremskrivning efterprøvet
 
 # %%
-claim = growth.seed_comparison(
-    series, catalog.load_reference(), base_year=base_year, k=seed_k_years
-)
+claim = growth.seed_comparison(series, reference, base_year=base_year, k=seed_k_years)
 fmt.text(growth.seed_comparison_text(claim, base_year))
 
 # %%

@@ -777,9 +777,8 @@ def gap(
         Per geography and target year: needed, supply, gap and its 95 % interval.
     """
     totals = series[series["group"] == "total"]
-    rng = np.random.default_rng(seed)
     rows = []
-    for geography in totals["geography"].cat.categories:
+    for position, geography in enumerate(totals["geography"].cat.categories):
         geo = totals[totals["geography"] == geography]
         if geo.empty:
             continue
@@ -796,6 +795,9 @@ def gap(
                 fit_f = fits[("physicians", geography, "total")]
                 needed = ratio * fit_p.forecast([year])["forecast"].iloc[0]
                 supply = fit_f.forecast([year])["forecast"].iloc[0]
+                # Draws seeded per geography and year, so a year's interval does not depend on
+                # which other years were asked for (the chart's path and the table agree).
+                rng = np.random.default_rng([seed, position, int(year)])
                 draws = (
                     ratio * fit_p.sample([year], simulations, rng)[:, 0]
                     - fit_f.sample([year], simulations, rng)[:, 0]
@@ -823,22 +825,6 @@ def seed_gap(stock: float, patient_growth: float, physician_growth: float, years
     """The paper's forecast: a stock growing at the physicians' rate falls behind one growing at
     the patients' rate; both start at ``stock`` and grow for ``years`` years."""
     return stock * ((1 + patient_growth) ** years - (1 + physician_growth) ** years)
-
-
-def gap_path(
-    series: pd.DataFrame,
-    fits: dict[tuple, GrowthResult],
-    *,
-    base_year: int,
-    horizon_year: int,
-    simulations: int,
-    seed: int,
-) -> pd.DataFrame:
-    """The gap in every year from ``base_year`` to ``horizon_year`` (for the chart)."""
-    years = list(range(base_year, horizon_year + 1))
-    return gap(
-        series, fits, base_year=base_year, target_years=years, simulations=simulations, seed=seed
-    )
 
 
 def seed_comparison(

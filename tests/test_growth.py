@@ -243,6 +243,18 @@ def test_gap_interval_propagates_both_projections_by_simulation():
     )
 
 
+def test_a_years_gap_interval_does_not_depend_on_the_other_years_asked_for():
+    fits = {
+        ("patients", "Danmark", "total"): stub(math.log(2000), 0.10),
+        ("physicians", "Danmark", "total"): stub(math.log(120), 0.05),
+    }
+    kwargs = {"base_year": 2013, "simulations": 2000, "seed": 7}
+    alone = growth.gap(gap_series(), fits, target_years=[2030], **kwargs).iloc[0]
+    path = growth.gap(gap_series(), fits, target_years=range(2025, 2036), **kwargs)
+    in_path = path[path["year"] == 2030].iloc[0]
+    assert (alone["pi_low"], alone["pi_high"]) == (in_path["pi_low"], in_path["pi_high"])
+
+
 def test_the_papers_claim_reproduced():
     """2 % and 0.6 % a year from the paper's base (2013 = 100) with the published specialist
     stock (977 + 259 in 2020) give a 2022 gap above 100."""

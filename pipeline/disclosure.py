@@ -61,10 +61,3 @@ def suppress_counts(
     for col in dependent:
         out[col] = out[col].where(~hidden_rows)
     return out
-
-
-def smallest_count(df: pd.DataFrame, counts: Iterable[str]) -> float:
-    """The smallest positive count left in ``df`` (inf when none): what the safety check asks."""
-    values = pd.concat([pd.to_numeric(df[c], errors="coerce") for c in counts])
-    values = values[values > 0]
-    return float(values.min()) if len(values) else float("inf")

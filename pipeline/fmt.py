@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -40,6 +41,13 @@ def percent(share: Any, decimals: int = 1) -> str:
     if share is None or (isinstance(share, float) and math.isnan(share)):
         return "–"
     return f"{number(100 * share, decimals)} %"
+
+
+def interval(low: Any, high: Any, formatter: Callable[[Any], str] = number) -> str:
+    """``"1.200 til 1.500"``; ``"–"`` when either end is missing."""
+    if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in (low, high)):
+        return "–"
+    return f"{formatter(low)} til {formatter(high)}"
 
 
 def date(value: Any) -> str:

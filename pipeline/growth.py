@@ -39,6 +39,7 @@ from scipy import stats
 
 from pipeline import contract
 from pipeline.errors import InputError, ParamError
+from pipeline.fmt import interval, number, percent
 
 log = logging.getLogger(__name__)
 
@@ -628,11 +629,11 @@ def backtest(
     """
     rows = []
     groups = list(_groups(series))
-    for number, (keys, values) in enumerate(groups, start=1):
+    for position, (keys, values) in enumerate(groups, start=1):
         log.info(
             "growth: backtest of %s (%d of %d)",
             " / ".join(map(str, keys.values())),
-            number,
+            position,
             len(groups),
         )
         years = values.index.to_numpy()
@@ -686,8 +687,8 @@ def choose_model(scores: pd.DataFrame, requested: str, min_coverage_95: float) -
         row = table.loc[requested]
         return requested, (
             f"{MODEL_LABELS[requested]} er valgt i params.yaml (growth.projection_model). "
-            f"I backtesten var dens gennemsnitlige fejl {_pct(row['mape'] / 100)}, og 95 %-"
-            f"intervallerne dækkede {_pct(row['coverage95'])} af de faktiske værdier."
+            f"I backtesten var dens gennemsnitlige fejl {percent(row['mape'] / 100)}, og 95 %-"
+            f"intervallerne dækkede {percent(row['coverage95'])} af de faktiske værdier."
         )
     ok = table[table["coverage95"] >= min_coverage_95]
     if len(ok):
@@ -697,31 +698,25 @@ def choose_model(scores: pd.DataFrame, requested: str, min_coverage_95: float) -
         excluded = [MODEL_LABELS[m] for m in table.index if m not in ok.index]
         reason = (
             f"{MODEL_LABELS[best]} er valgt, fordi den i backtesten havde den mindste "
-            f"gennemsnitlige fejl ({_pct(row['mape'] / 100)}) blandt modellerne, hvis 95 %-"
-            f"intervaller dækkede mindst {_pct(min_coverage_95, 0)} af de faktiske værdier "
-            f"(den dækkede {_pct(row['coverage95'])})."
+            f"gennemsnitlige fejl ({percent(row['mape'] / 100)}) blandt modellerne, hvis 95 %-"
+            f"intervaller dækkede mindst {percent(min_coverage_95, 0)} af de faktiske værdier "
+            f"(den dækkede {percent(row['coverage95'])})."
         )
         if excluded:
             reason += f" {_join(excluded)} dækkede for sjældent og kom derfor ikke i betragtning."
         elif len(others):
             reason += (
                 f" Næstbedst var {MODEL_LABELS[others['mape'].idxmin()]} "
-                f"({_pct(others['mape'].min() / 100)})."
+                f"({percent(others['mape'].min() / 100)})."
             )
         return str(best), reason
     best = table["coverage95"].idxmax()
     row = table.loc[best]
     return str(best), (
-        f"Ingen model havde 95 %-intervaller, der dækkede mindst {_pct(min_coverage_95, 0)} af "
+        f"Ingen model havde 95 %-intervaller, der dækkede mindst {percent(min_coverage_95, 0)} af "
         f"de faktiske værdier i backtesten; {MODEL_LABELS[best]} dækkede bedst "
-        f"({_pct(row['coverage95'])}) og er valgt. Intervallerne er derfor for smalle."
+        f"({percent(row['coverage95'])}) og er valgt. Intervallerne er derfor for smalle."
     )
-
-
-def _pct(share: float, decimals: int = 1) -> str:
-    from pipeline.fmt import percent
-
-    return percent(share, decimals)
 
 
 def _join(items: list[str]) -> str:
@@ -1126,16 +1121,8 @@ def plot_backtest(by_horizon: pd.DataFrame):
 # --------------------------------------------------------------------------------------------
 # Tables for display (Danish)
 # --------------------------------------------------------------------------------------------
-def _interval(low: float, high: float, formatter) -> str:
-    if low != low or high != high:  # NaN
-        return "–"
-    return f"{formatter(low)} til {formatter(high)}"
-
-
 def rates_table(rates: pd.DataFrame, geography: str = NATIONAL) -> pd.DataFrame:
     """Growth rates of one geography: series, model, rate and 95 % interval."""
-    from pipeline.fmt import percent
-
     df = rates[rates["geography"] == geography]
     return pd.DataFrame(
         {
@@ -1146,7 +1133,7 @@ def rates_table(rates: pd.DataFrame, geography: str = NATIONAL) -> pd.DataFrame:
             "Model": df["model"].map(MODEL_LABELS),
             "Vækst pr. år": [percent(r, 2) for r in df["rate"]],
             "95 %-interval": [
-                _interval(lo, hi, lambda v: percent(v, 2))
+                interval(lo, hi, lambda v: percent(v, 2))
                 for lo, hi in zip(df["ci_low"], df["ci_high"], strict=True)
             ],
         }
@@ -1155,8 +1142,6 @@ def rates_table(rates: pd.DataFrame, geography: str = NATIONAL) -> pd.DataFrame:
 
 def regional_rates_table(rates: pd.DataFrame, model: str = "log_linear") -> pd.DataFrame:
     """One model's growth of patients and physicians (totals) per geography."""
-    from pipeline.fmt import percent
-
     df = rates[(rates["model"] == model) & (rates["group"] == "total")]
     rows = []
     for geography in GEOGRAPHIES:
@@ -1166,7 +1151,7 @@ def regional_rates_table(rates: pd.DataFrame, model: str = "log_linear") -> pd.D
         row = {"Område": geography}
         for measure, r in geo.set_index("measure").iterrows():
             row[f"{MEASURE_LABELS[measure]}: vækst pr. år"] = percent(r["rate"], 2)
-            row[f"{MEASURE_LABELS[measure]}: 95 %-interval"] = _interval(
+            row[f"{MEASURE_LABELS[measure]}: 95 %-interval"] = interval(
                 r["ci_low"], r["ci_high"], lambda v: percent(v, 2)
             )
         rows.append(row)
@@ -1174,8 +1159,6 @@ def regional_rates_table(rates: pd.DataFrame, model: str = "log_linear") -> pd.D
 
 
 def scores_table(scores: pd.DataFrame) -> pd.DataFrame:
-    from pipeline.fmt import percent
-
     return pd.DataFrame(
         {
             "Model": scores["model"].map(MODEL_LABELS),
@@ -1188,8 +1171,6 @@ def scores_table(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def gap_table(gaps: pd.DataFrame) -> pd.DataFrame:
-    from pipeline.fmt import number
-
     return pd.DataFrame(
         {
             "Område": gaps["geography"].astype(str),
@@ -1198,7 +1179,7 @@ def gap_table(gaps: pd.DataFrame) -> pd.DataFrame:
             "Læger": [number(v) for v in gaps["supply"]],
             "Manglende læger": [number(v) for v in gaps["gap"]],
             "95 %-interval": [
-                "(data)" if obs else _interval(lo, hi, number)
+                "(data)" if obs else interval(lo, hi)
                 for lo, hi, obs in zip(
                     gaps["pi_low"], gaps["pi_high"], gaps["observed"], strict=True
                 )
@@ -1209,8 +1190,6 @@ def gap_table(gaps: pd.DataFrame) -> pd.DataFrame:
 
 def seed_comparison_text(claim: dict[str, float], base_year: int) -> str:
     """The paper's claim next to what the same method and the data say, in Danish."""
-    from pipeline.fmt import number, percent
-
     target, as_of = int(claim["target_year"]), int(claim["as_of_year"])
     verdict = "mere end" if claim["paper_gap"] > claim["paper_claim"] else "færre end"
     text = (
@@ -1238,8 +1217,6 @@ def seed_comparison_text(claim: dict[str, float], base_year: int) -> str:
 
 def gap_text(gaps: pd.DataFrame, base_year: int, model: str) -> str:
     """The national gap in the target years, in Danish."""
-    from pipeline.fmt import number
-
     national = gaps[gaps["geography"] == NATIONAL]
     parts = []
     for row in national.itertuples():
@@ -1247,8 +1224,8 @@ def gap_text(gaps: pd.DataFrame, base_year: int, model: str) -> str:
             parts.append(f"{number(row.gap)} i {row.year} (målt i data)")
         else:
             parts.append(
-                f"{number(row.gap)} i {row.year} (95 %-interval "
-                f"{number(row.pi_low)} til {number(row.pi_high)})"
+                f"{number(row.gap)} i {row.year} "
+                f"(95 %-interval {interval(row.pi_low, row.pi_high)})"
             )
     return (
         f"For at have lige så mange patienter pr. læge som i {base_year} mangler der på landsplan "

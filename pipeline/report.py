@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.catalog import Catalog
-from pipeline.fmt import date, number, percent
+from pipeline.fmt import date, interval, number, percent
 
 STAGES = ("ingest", "growth", "retention", "supply")
 
@@ -33,11 +33,7 @@ def _interval(section: dict[str, Any], key: str, low: str, high: str, formatter=
     lo, hi = section.get(f"{key}{low}"), section.get(f"{key}{high}")
     if lo is None or hi is None:
         return "interval ikke beregnet"
-    return f"95 %-interval {formatter(lo)} til {formatter(hi)}"
-
-
-def _rate(value: float) -> str:
-    return percent(value, 1)
+    return f"95 %-interval {interval(lo, hi, formatter)}"
 
 
 def _ratio(value: float) -> str:
@@ -54,11 +50,11 @@ def key_numbers(metrics: dict[str, dict[str, Any]], info: dict[str, Any]) -> str
     pi = ("_pi_low", "_pi_high")
     lines = [
         f"* **Patienter:** antallet af patienter i regionspsykiatrien er vokset med "
-        f"{_rate(g['patients_growth_rate'])} om året fra {first} til {last} "
-        f"({_interval(g, 'patients_growth_rate', *ci, _rate)}).",
+        f"{percent(g['patients_growth_rate'])} om året fra {first} til {last} "
+        f"({_interval(g, 'patients_growth_rate', *ci, percent)}).",
         f"* **Læger:** antallet af læger i psykiatrien er vokset med "
-        f"{_rate(g['physicians_growth_rate'])} om året "
-        f"({_interval(g, 'physicians_growth_rate', *ci, _rate)}).",
+        f"{percent(g['physicians_growth_rate'])} om året "
+        f"({_interval(g, 'physicians_growth_rate', *ci, percent)}).",
     ]
     years = sorted(int(k.split("_")[1]) for k in g if k.startswith("gap_") and k.count("_") == 1)
     parts = [

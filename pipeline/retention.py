@@ -28,8 +28,9 @@ import pandas as pd
 from scipy import stats
 
 from pipeline import contract
-from pipeline.disclosure import suppress_counts
+from pipeline.disclosure import SUPPRESSED, suppress_counts
 from pipeline.errors import ParamError
+from pipeline.fmt import interval, number, percent
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +199,8 @@ def publishable_funnel(table: pd.DataFrame, min_cell: int) -> pd.DataFrame:
     """
     not_converted = table["followed"] - table["h_within_horizon"]
     small = lambda v: (v > 0) & (v < min_cell)  # noqa: E731
-    reveals = small(table["h_within_horizon"]) | small(not_converted) | small(table["followed"])
+    # A small "followed" always has a small part, so these two cover it.
+    reveals = small(table["h_within_horizon"]) | small(not_converted)
     out = suppress_counts(
         table,
         ["i_starts", "completed_i", "followed", "h_within_horizon"],
@@ -638,27 +640,23 @@ def metrics(
     horizon: float,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"n_trainees": len(prepared), "horizon_years": horizon}
-    row = overall_at.iloc[0] if len(overall_at) else None
-    out["cif_h_at_horizon"] = None if row is None else _none_if_nan(row["cif"])
-    out["cif_h_at_horizon_ci_low"] = None if row is None else _none_if_nan(row["ci_low"])
-    out["cif_h_at_horizon_ci_high"] = None if row is None else _none_if_nan(row["ci_high"])
+    overall = overall_at.iloc[0] if len(overall_at) else None
+    out.update(_incidence_metrics("cif_h_at_horizon", overall))
     hr = cox.ratio("combined_track")
     out["hr_combined_track"], out["hr_combined_track_ci_low"], out["hr_combined_track_ci_high"] = (
         hr if hr is not None else (None, None, None)
     )
     by_region = regional_at.set_index("group") if len(regional_at) else pd.DataFrame()
     for region in contract.REGIONS:
-        key = f"cif_h_at_horizon_{_slug(region)}"
-        if region in by_region.index:
-            r = by_region.loc[region]
-            out[key], out[f"{key}_ci_low"], out[f"{key}_ci_high"] = (
-                _none_if_nan(r["cif"]),
-                _none_if_nan(r["ci_low"]),
-                _none_if_nan(r["ci_high"]),
-            )
-        else:  # no curve: too few doctors in the region to publish
-            out[key] = out[f"{key}_ci_low"] = out[f"{key}_ci_high"] = None
+        # A region without doctors has no row; a region too small to publish has NaN.
+        row = by_region.loc[region] if region in by_region.index else None
+        out.update(_incidence_metrics(f"cif_h_at_horizon_{_slug(region)}", row))
     return out
+
+
+def _incidence_metrics(key: str, row: pd.Series | None) -> dict[str, float | None]:
+    columns = {key: "cif", f"{key}_ci_low": "ci_low", f"{key}_ci_high": "ci_high"}
+    return {name: None if row is None else _none_if_nan(row[c]) for name, c in columns.items()}
 
 
 def _none_if_nan(value: float) -> float | None:
@@ -751,8 +749,6 @@ def plot_forest(table: pd.DataFrame, title: str, xlabel: str = "Hazard ratio (lo
     ax.set_xscale("log")
     ax.set_yticks(y, df["label"])
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
-
-    from pipeline.fmt import number
 
     ticks = [0.1, 0.2, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 5, 10, 20]
     low, high = df["ci_low"].min(), df["ci_high"].max()
@@ -858,47 +854,37 @@ def plot_funnel(table: pd.DataFrame):
 # --------------------------------------------------------------------------------------------
 # Tables for display (Danish)
 # --------------------------------------------------------------------------------------------
-FUNNEL_COUNTS = [
-    "Startet i I-stilling",
-    "Afsluttet I-stilling",
-    "Fulgt hele horisonten",
-    "H-forløb i psykiatrien inden for horisonten",
-]
+FUNNEL_COLUMNS = {
+    "i_starts": "Startet i I-stilling",
+    "completed_i": "Afsluttet I-stilling",
+    "followed": "Fulgt hele horisonten",
+    "h_within_horizon": "H-forløb i psykiatrien inden for horisonten",
+}
+FUNNEL_COUNTS = list(FUNNEL_COLUMNS.values())
 
 
 def funnel_table(table: pd.DataFrame, groups: dict[str, str] | None = None) -> pd.DataFrame:
     """The funnel for display; ``groups`` maps group columns to their Danish headings."""
-    from pipeline.fmt import number, percent
-
-    def count(v: Any) -> str:
-        return v if isinstance(v, str) else number(v)
-
     out = pd.DataFrame(index=table.index)
     for column, title in (groups or {}).items():
         out[title] = table[column]  # already Danish labels (funnel uses group_labels)
-    out["Startet i I-stilling"] = [count(v) for v in table["i_starts"]]
-    out["Afsluttet I-stilling"] = [count(v) for v in table["completed_i"]]
-    out["Fulgt hele horisonten"] = [count(v) for v in table["followed"]]
-    out["H-forløb i psykiatrien inden for horisonten"] = [
-        count(v) for v in table["h_within_horizon"]
-    ]
+    for column, title in FUNNEL_COLUMNS.items():
+        out[title] = [number(v) for v in table[column]]  # suppressed cells are text already
     out["Andel"] = [percent(v) for v in table["share"]]
     out["95 %-interval"] = [
-        "–" if (lo != lo or hi != hi) else f"{percent(lo)} til {percent(hi)}"
+        interval(lo, hi, percent)
         for lo, hi in zip(table["share_low"], table["share_high"], strict=True)
     ]
     return out.reset_index(drop=True)
 
 
 def incidence_table(at: pd.DataFrame, title: str) -> pd.DataFrame:
-    from pipeline.fmt import percent
-
     return pd.DataFrame(
         {
             title: at["group"].astype(str) if "group" in at else ["Alle"] * len(at),
             "Kumuleret andel i H-forløb i psykiatrien": [percent(v) for v in at["cif"]],
             "95 %-interval": [
-                "–" if lo != lo else f"{percent(lo)} til {percent(hi)}"
+                interval(lo, hi, percent)
                 for lo, hi in zip(at["ci_low"], at["ci_high"], strict=True)
             ],
         }
@@ -906,8 +892,6 @@ def incidence_table(at: pd.DataFrame, title: str) -> pd.DataFrame:
 
 
 def ratio_table(result: ModelResult, ratio_name: str) -> pd.DataFrame:
-    from pipeline.fmt import number
-
     t = result.table
     return pd.DataFrame(
         {
@@ -917,7 +901,7 @@ def ratio_table(result: ModelResult, ratio_name: str) -> pd.DataFrame:
                 for r, e in zip(t["ratio"], t["estimable"], strict=True)
             ],
             "95 %-interval": [
-                "kan ikke estimeres" if not e else f"{number(lo, 2)} til {number(hi, 2)}"
+                interval(lo, hi, _ratio) if e else "kan ikke estimeres"
                 for lo, hi, e in zip(t["ci_low"], t["ci_high"], t["estimable"], strict=True)
             ],
             "p-værdi": [
@@ -929,8 +913,6 @@ def ratio_table(result: ModelResult, ratio_name: str) -> pd.DataFrame:
 
 
 def ph_table(ph: pd.DataFrame) -> pd.DataFrame:
-    from pipeline.fmt import number
-
     return pd.DataFrame(
         {
             "Forklarende variabel": ph["label"],
@@ -942,8 +924,6 @@ def ph_table(ph: pd.DataFrame) -> pd.DataFrame:
 
 
 def fill_rate_table(rates: pd.DataFrame, min_cell: int) -> pd.DataFrame:
-    from pipeline.fmt import number, percent
-
     shown = suppress_counts(
         rates, ["filled"], min_cell, dependent=["fill_rate", "ci_low", "ci_high"]
     )
@@ -953,10 +933,10 @@ def fill_rate_table(rates: pd.DataFrame, min_cell: int) -> pd.DataFrame:
             "Stilling": shown["post_type"] + "-stilling",
             "Speciale": shown["specialty"].map(SPECIALTY_LABELS),
             "Opslået": [number(v) for v in shown["advertised"]],
-            "Besat": [v if isinstance(v, str) else number(v) for v in shown["filled"]],
+            "Besat": [number(v) for v in shown["filled"]],
             "Andel besat": [percent(v) for v in shown["fill_rate"]],
             "95 %-interval": [
-                "–" if lo != lo else f"{percent(lo)} til {percent(hi)}"
+                interval(lo, hi, percent)
                 for lo, hi in zip(shown["ci_low"], shown["ci_high"], strict=True)
             ],
         }
@@ -964,8 +944,6 @@ def fill_rate_table(rates: pd.DataFrame, min_cell: int) -> pd.DataFrame:
 
 
 def trend_table(trend: pd.DataFrame) -> pd.DataFrame:
-    from pipeline.fmt import number
-
     return pd.DataFrame(
         {
             "Stilling": trend["post_type"] + "-stilling",
@@ -974,7 +952,7 @@ def trend_table(trend: pd.DataFrame) -> pd.DataFrame:
                 number(v, 3) for v in trend["odds_ratio_per_year"]
             ],
             "95 %-interval": [
-                f"{number(lo, 3)} til {number(hi, 3)}"
+                interval(lo, hi, lambda v: number(v, 3))
                 for lo, hi in zip(trend["ci_low"], trend["ci_high"], strict=True)
             ],
             "p-værdi": [p_value(p) for p in trend["p_value"]],
@@ -986,21 +964,19 @@ def trend_table(trend: pd.DataFrame) -> pd.DataFrame:
 # Narrative (Danish)
 # --------------------------------------------------------------------------------------------
 def _count(value: int, min_cell: int) -> str:
-    from pipeline.fmt import number
+    return SUPPRESSED.format(min_cell=min_cell) if 0 < value < min_cell else number(value)
 
-    return f"<{min_cell}" if 0 < value < min_cell else number(value)
+
+def _ratio(value: float) -> str:
+    return number(value, 2)
 
 
 def p_value(p: float) -> str:
-    from pipeline.fmt import number
-
     return "<0,001" if p < 0.001 else number(p, 3)
 
 
 def data_text(prepared: pd.DataFrame, horizon: float, min_cell: int) -> str:
     """What the data hold: doctors, cohorts, follow-up and outcomes."""
-    from pipeline.fmt import number
-
     if len(prepared) == 0:
         return "Data indeholder ingen læger i introduktionsstilling."
     counts = prepared["outcome"].value_counts()
@@ -1022,8 +998,6 @@ def notes_text(notes: Sequence[str]) -> str:
 
 
 def ph_text(ph: pd.DataFrame) -> str:
-    from pipeline.fmt import number
-
     terms = ph[ph["term"] != "global"]
     overall = ph[ph["term"] == "global"].iloc[0]
     flagged = terms[terms["p_value"] < 0.05]
@@ -1043,8 +1017,6 @@ def ph_text(ph: pd.DataFrame) -> str:
 
 def models_text(cox: ModelResult, logistic: ModelResult) -> str:
     """Does the logistic check agree with the Cox model on the combined track?"""
-    from pipeline.fmt import number
-
     hr, odds = cox.ratio("combined_track"), logistic.ratio("combined_track")
     if hr is None:
         return (
@@ -1053,14 +1025,14 @@ def models_text(cox: ModelResult, logistic: ModelResult) -> str:
         )
     text = (
         f"Sammenhængende forløb: hazard ratio {number(hr[0], 2)} (95 %-interval "
-        f"{number(hr[1], 2)} til {number(hr[2], 2)})."
+        f"{interval(hr[1], hr[2], _ratio)})."
     )
     if odds is None:
         return text + " Den logistiske model kan ikke estimere effekten."
     same = (hr[0] > 1) == (odds[0] > 1)
     return text + (
         f" Den logistiske model giver odds ratio {number(odds[0], 2)} "
-        f"({number(odds[1], 2)} til {number(odds[2], 2)}); "
+        f"({interval(odds[1], odds[2], _ratio)}); "
         + (
             "de to modeller peger i samme retning."
             if same

@@ -38,6 +38,7 @@ from scipy import stats
 
 from pipeline import contract
 from pipeline.errors import ParamError
+from pipeline.fmt import interval, number, percent
 
 log = logging.getLogger(__name__)
 
@@ -998,8 +999,6 @@ def plot_backtest(result: pd.DataFrame):
 # Tables and text for display (Danish)
 # --------------------------------------------------------------------------------------------
 def lever_amount(lever: str, amount: float | None) -> str:
-    from pipeline.fmt import percent
-
     if amount is None:
         return "som i data"
     return LEVER_UNITS[lever].format(amount, pct=percent(amount, 0))
@@ -1011,18 +1010,10 @@ def scenario_description(levers: dict[str, Any]) -> str:
     return "; ".join(changed) or "ingen ændringer"
 
 
-def _interval(low: float, high: float) -> str:
-    from pipeline.fmt import number
-
-    return f"{number(low)} til {number(high)}"
-
-
 def comparison_table(comparison: pd.DataFrame, params: dict[str, Any], after: int) -> pd.DataFrame:
     """One row per scenario: its levers, and the gap in each target year after ``after`` (the
     last data year, where every scenario has the observed gap) with the change from the
     baseline in the last one."""
-    from pipeline.fmt import number
-
     df = comparison[comparison["year"] > after]
     years = sorted(df["year"].unique())
     rows = []
@@ -1033,19 +1024,17 @@ def comparison_table(comparison: pd.DataFrame, params: dict[str, Any], after: in
         for year in years:
             r = g.loc[year]
             row[f"Mangler i {year}"] = (
-                f"{number(r['gap'])} ({_interval(r['gap_low'], r['gap_high'])})"
+                f"{number(r['gap'])} ({interval(r['gap_low'], r['gap_high'])})"
             )
         last = g.loc[years[-1]]
         row[f"Ændring i {years[-1]}"] = (
-            f"{number(last['change'])} ({_interval(last['change_low'], last['change_high'])})"
+            f"{number(last['change'])} ({interval(last['change_low'], last['change_high'])})"
         )
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def tornado_table(levers: pd.DataFrame) -> pd.DataFrame:
-    from pipeline.fmt import number
-
     return pd.DataFrame(
         {
             "Tiltag": levers["lever"].map(LEVER_LABELS),
@@ -1053,7 +1042,7 @@ def tornado_table(levers: pd.DataFrame) -> pd.DataFrame:
             "År": levers["year"],
             "Ændring i manglende læger": [number(v) for v in levers["change"]],
             "95 %-interval": [
-                _interval(lo, hi)
+                interval(lo, hi)
                 for lo, hi in zip(levers["change_low"], levers["change_high"], strict=True)
             ],
         }
@@ -1061,8 +1050,6 @@ def tornado_table(levers: pd.DataFrame) -> pd.DataFrame:
 
 
 def regional_table(summary: pd.DataFrame, scenario: str, years: Sequence[int]) -> pd.DataFrame:
-    from pipeline.fmt import number
-
     df = summary[(summary["scenario"] == scenario) & summary["year"].isin(years)]
     return pd.DataFrame(
         {
@@ -1072,7 +1059,7 @@ def regional_table(summary: pd.DataFrame, scenario: str, years: Sequence[int]) -
             "Behov": [number(v) for v in df["demand"]],
             "Manglende læger": [number(v) for v in df["gap"]],
             "95 %-interval": [
-                _interval(lo, hi) for lo, hi in zip(df["gap_low"], df["gap_high"], strict=True)
+                interval(lo, hi) for lo, hi in zip(df["gap_low"], df["gap_high"], strict=True)
             ],
         }
     ).sort_values(
@@ -1084,8 +1071,6 @@ def regional_table(summary: pd.DataFrame, scenario: str, years: Sequence[int]) -
 
 def inputs_table(inputs: Inputs) -> pd.DataFrame:
     """The model's main inputs, with where each comes from."""
-    from pipeline.fmt import number, percent
-
     p = inputs.params
     fill = inputs.h_filled_ref.sum() / max(inputs.h_advertised_ref.sum(), 1)
     conv = inputs.conversion
@@ -1125,8 +1110,6 @@ def inputs_table(inputs: Inputs) -> pd.DataFrame:
 
 
 def exit_table(rates: pd.DataFrame) -> pd.DataFrame:
-    from pipeline.fmt import percent
-
     return pd.DataFrame(
         {
             "Aldersgruppe": rates["age_band"],
@@ -1143,8 +1126,6 @@ def exit_table(rates: pd.DataFrame) -> pd.DataFrame:
 
 
 def backtest_table(result: pd.DataFrame) -> pd.DataFrame:
-    from pipeline.fmt import number, percent
-
     national = result[result["geography"] == NATIONAL]
     return pd.DataFrame(
         {
@@ -1161,19 +1142,17 @@ def backtest_table(result: pd.DataFrame) -> pd.DataFrame:
 
 def summary_text(comparison: pd.DataFrame, levers: pd.DataFrame, year: int) -> str:
     """The scenarios in a few Danish sentences."""
-    from pipeline.fmt import number
-
     at = comparison[comparison["year"] == year].set_index("scenario")
     base = at.loc["baseline"]
     text = (
         f"Uden nye tiltag mangler der {number(base['gap'])} læger i {year} (95 %-interval "
-        f"{_interval(base['gap_low'], base['gap_high'])})."
+        f"{interval(base['gap_low'], base['gap_high'])})."
     )
     if "all_levers" in at.index:
         every = at.loc["all_levers"]
         text += (
             f" Med alle tiltag samtidig er tallet {number(every['gap'])} "
-            f"({_interval(every['gap_low'], every['gap_high'])}), "
+            f"({interval(every['gap_low'], every['gap_high'])}), "
             f"{number(-every['change'])} færre."
         )
     if len(levers):
@@ -1182,14 +1161,12 @@ def summary_text(comparison: pd.DataFrame, levers: pd.DataFrame, year: int) -> s
             f" Alene flytter {LEVER_LABELS[top['lever']].lower()} "
             f"({lever_amount(top['lever'], top['amount'])}) mest: "
             f"{number(-top['change'])} færre manglende læger "
-            f"({_interval(-top['change_high'], -top['change_low'])})."
+            f"({interval(-top['change_high'], -top['change_low'])})."
         )
     return text
 
 
 def backtest_text(result: pd.DataFrame) -> str:
-    from pipeline.fmt import percent
-
     national = result[(result["geography"] == NATIONAL) & (result["year"] > result["year"].min())]
     start, end = int(result["year"].min()), int(result["year"].max())
     parts = []

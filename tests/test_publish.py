@@ -24,6 +24,9 @@ def test_danish_formatting():
     assert fmt.percent(0.025) == "2,5 %"
     assert fmt.percent(float("nan")) == "–"
     assert fmt.date("2026-03-31") == "31. marts 2026"
+    assert fmt.interval(1200.2, 1499.7) == "1.200 til 1.500"
+    assert fmt.interval(0.021, 0.034, fmt.percent) == "2,1 % til 3,4 %"
+    assert fmt.interval(float("nan"), 3.0) == fmt.interval(None, 3.0) == "–"
     styled = fmt.table(
         pd.DataFrame({"År": [2019], "Patienter": [164486], "Andel": [0.25]}),
         percent_columns=["Andel"],

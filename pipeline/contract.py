@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 REGIONS = ("Hovedstaden", "Sjælland", "Syddanmark", "Midtjylland", "Nordjylland")
+NATIONAL = "Danmark"  # the sum of the regions, in every stage's tables
+GEOGRAPHIES = (NATIONAL, *REGIONS)
 SPECIALTIES = ("psychiatry", "child_adolescent_psychiatry")
 AGE_GROUPS = ("adult", "child_adolescent")
 GRADES = ("specialist", "trainee")

@@ -52,8 +52,7 @@ MODEL_LABELS = {
 }
 MEASURE_LABELS = {"patients": "Patienter", "physicians": "Læger"}
 GROUP_LABELS = {"total": "I alt", "adult": "Voksne", "child_adolescent": "Børn og unge"}
-NATIONAL = "Danmark"
-GEOGRAPHIES = (NATIONAL, *contract.REGIONS)
+NATIONAL, GEOGRAPHIES = contract.NATIONAL, contract.GEOGRAPHIES
 # Physicians are grouped by specialty the way patients are grouped by age.
 SPECIALTY_GROUP = {"psychiatry": "adult", "child_adolescent_psychiatry": "child_adolescent"}
 LEVELS = (0.80, 0.95)

@@ -45,8 +45,7 @@ log = logging.getLogger(__name__)
 REGIONS, SPECIALTIES, BANDS = contract.REGIONS, contract.SPECIALTIES, contract.AGE_BANDS
 BAND_WIDTH = 5  # years per age band: a fifth of each band moves up each year
 OLD_BANDS = ("65-69", "70+")
-NATIONAL = "Danmark"
-GEOGRAPHIES = (NATIONAL, *REGIONS)
+NATIONAL, GEOGRAPHIES = contract.NATIONAL, contract.GEOGRAPHIES
 
 LEVERS = ("extra_h_posts", "combined_track_share", "foreign_per_year", "exit_reduction_over_65")
 LEVER_LABELS = {
@@ -795,7 +794,7 @@ def backtest(
             ("trainee", run.trainees[0, t]),
         ):
             observed = _cube(actual[actual["grade"].astype(str) == grade], "headcount", False)
-            for r, region in enumerate([NATIONAL, *REGIONS]):
+            for r, region in enumerate(GEOGRAPHIES):
                 proj = values.sum() if r == 0 else values[r - 1].sum()
                 obs = observed.sum() if r == 0 else observed[r - 1].sum()
                 rows.append(

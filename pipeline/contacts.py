@@ -28,7 +28,6 @@ from pipeline.errors import InputError
 log = logging.getLogger(__name__)
 
 NAME = "contacts"
-MAX_EXAMPLES = 50
 
 
 @dataclass
@@ -80,11 +79,20 @@ def aggregate(
     ------
     InputError
         One line per problem, ``file:row: column: what is wrong`` (rows count from 1 in each
-        parquet file), at most 50 examples per kind of problem plus a line counting the rest.
+        parquet file), as many examples per kind of problem as for the CSV files plus a line
+        counting the rest.
     """
     import duckdb
 
-    from pipeline.ingest import _code_lookup, _normalise_name
+    from pipeline.ingest import (
+        _CPR,
+        CPR_LIKE,
+        MAX_LINES_PER_CHECK,
+        UNKNOWN_CODE,
+        _code_lookup,
+        _normalise_name,
+        _rename_hint,
+    )
 
     pattern = str(path / "*.parquet") if path.is_dir() else str(path)
     shown = f"{NAME}/" if path.is_dir() else path.name
@@ -111,11 +119,7 @@ def aggregate(
     missing = [c for c in spec.column_names if c not in columns]
     if missing:
         raise InputError(
-            [
-                f"{shown}:1: {c}: column is missing; add it, or map your own column name onto it "
-                f"in params.yaml (data.rename.contacts: {{your_name: {c}}})"
-                for c in missing
-            ]
+            [f"{shown}:1: {c}: column is missing; {_rename_hint(NAME, c)}" for c in missing]
         )
 
     def col(name: str) -> str:
@@ -152,9 +156,8 @@ def aggregate(
     checks = {
         "person_id": ("person_id IS NULL OR person_id = ''", "is empty; a value is required"),
         "cpr": (
-            "length(person_id) IN (10, 11) AND regexp_full_match(person_id, '\\d{6}-?\\d{4}')",
-            "looks like a CPR number (ten digits); replace person_id with a pseudonym before "
-            "ingest (the value is not shown)",
+            f"length(person_id) IN (10, 11) AND regexp_full_match(person_id, {_quote(_CPR)})",
+            CPR_LIKE,
         ),
         "contact_date": (
             "contact_date IS NULL",
@@ -166,11 +169,11 @@ def aggregate(
         ),
         "region": (
             "region IS NULL",
-            "is not a known code; use one of: " + ", ".join(contract.REGIONS),
+            UNKNOWN_CODE + ", ".join(contract.REGIONS),
         ),
         "age_group": (
             "age_group IS NULL",
-            "is not a known code; use one of: " + ", ".join(contract.AGE_GROUPS),
+            UNKNOWN_CODE + ", ".join(contract.AGE_GROUPS),
         ),
     }
     sums = ", ".join(f"count(*) FILTER (WHERE {sql}) AS {key}" for key, (sql, _) in checks.items())
@@ -195,36 +198,39 @@ def aggregate(
         }[key]
         rows = con.execute(
             f"SELECT filename, row_number, {value} FROM contacts WHERE {sql} "
-            f"ORDER BY filename, row_number LIMIT {MAX_EXAMPLES}"
+            f"ORDER BY filename, row_number LIMIT {MAX_LINES_PER_CHECK}"
         ).fetchall()
         for filename, row, text in rows:
             where = Path(filename).name if not path.is_dir() else f"{NAME}/{Path(filename).name}"
             quoted = f'"{text}" ' if text is not None and key not in ("person_id", "cpr") else ""
             problems.append(f"{where}:{row}: {column}: {quoted}{message}")
-        if count > MAX_EXAMPLES:
+        if count > MAX_LINES_PER_CHECK:
             problems.append(
-                f"{shown}: {column}: ... and {count - MAX_EXAMPLES:,} more rows with "
+                f"{shown}: {column}: ... and {count - MAX_LINES_PER_CHECK:,} more rows with "
                 "the same problem"
             )
     if problems:
         raise InputError(problems)
     log.info("contacts: %s rows valid; counting distinct persons", f"{total:,}")
-    patients = _frame(
+    # One scan for both counts: per cell, and per year across cells (grouping(region) = 1).
+    counted = _frame(
         con,
         """
-        SELECT CAST(year(contact_date) AS INTEGER) AS year, region, age_group,
-               CAST(count(DISTINCT person_id) AS BIGINT) AS patients
-        FROM contacts GROUP BY ALL ORDER BY ALL""",
-        "counting persons per cell",
+        SELECT year, region, age_group, CAST(count(DISTINCT person_id) AS BIGINT) AS persons,
+               grouping(region) AS national
+        FROM (SELECT CAST(year(contact_date) AS INTEGER) AS year, region, age_group, person_id
+              FROM contacts)
+        GROUP BY GROUPING SETS ((year, region, age_group), (year)) ORDER BY ALL""",
+        "counting distinct persons",
     )
-    persons = _frame(
-        con,
-        """
-        SELECT CAST(year(contact_date) AS INTEGER) AS year,
-               CAST(count(DISTINCT person_id) AS BIGINT) AS persons
-        FROM contacts GROUP BY ALL ORDER BY ALL""",
-        "counting persons per year",
+    national = counted["national"] == 1
+    patients = (
+        counted[~national]
+        .drop(columns="national")
+        .rename(columns={"persons": "patients"})
+        .reset_index(drop=True)
     )
+    persons = counted.loc[national, ["year", "persons"]].reset_index(drop=True)
     con.close()
     return ContactCounts(patients, persons, total, shown)
 

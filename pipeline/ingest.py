@@ -49,6 +49,12 @@ _YEAR = r"\d{4}"
 _ISO_DATE = r"\d{4}-\d{1,2}-\d{1,2}"
 _DK_DATE = r"\d{1,2}-\d{1,2}-\d{4}"
 _CPR = r"\d{6}-?\d{4}"
+# Messages shared with the contacts check (pipeline.contacts).
+UNKNOWN_CODE = "is not a known code; use one of: "
+CPR_LIKE = (
+    "looks like a CPR number (ten digits); replace person_id with a pseudonym before ingest "
+    "(the value is not shown)"
+)
 _BOOLS = {"true": True, "false": False, "1": True, "0": False, "ja": True, "nej": False}
 
 
@@ -628,20 +634,19 @@ def _format_checks(col: Column, check: Callable) -> list[pa.Check]:
                     empty_ok(s)
                     | s.str.lower().str.replace("–", "-", regex=False).isin(list(lookup))
                 ),
-                lambda t, r, i: f"{_quote(r, i, name)} is not a known code; use one of: {allowed}",
+                lambda t, r, i: f"{_quote(r, i, name)} {UNKNOWN_CODE}{allowed}",
             )
         ]
     if col.kind == "date":
 
-        def real_date(s: pd.Series) -> pd.Series:
-            shaped = s.str.fullmatch(_ISO_DATE) | s.str.fullmatch(_DK_DATE)
-            return empty_ok(s) | (shaped & _parse_dates(s).notna())
+        def shaped(s: pd.Series) -> pd.Series:
+            return s.str.fullmatch(_ISO_DATE) | s.str.fullmatch(_DK_DATE)
 
         return [
             check(
                 f"{name}.date_format",
                 name,
-                lambda s: empty_ok(s) | s.str.fullmatch(_ISO_DATE) | s.str.fullmatch(_DK_DATE),
+                lambda s: empty_ok(s) | shaped(s),
                 lambda t, r, i: (
                     f"{_quote(r, i, name)} is not a date; write YYYY-MM-DD or DD-MM-YYYY"
                 ),
@@ -649,7 +654,8 @@ def _format_checks(col: Column, check: Callable) -> list[pa.Check]:
             check(
                 f"{name}.date_real",
                 name,
-                lambda s: ~(s.str.fullmatch(_ISO_DATE) | s.str.fullmatch(_DK_DATE)) | real_date(s),
+                # _parse_dates gives NaT for text of neither shape and for impossible dates.
+                lambda s: ~shaped(s) | _parse_dates(s).notna(),
                 lambda t, r, i: f"{_quote(r, i, name)} is not a real calendar date",
             ),
         ]
@@ -671,10 +677,7 @@ def _format_checks(col: Column, check: Callable) -> list[pa.Check]:
                 name,
                 lambda s: ~s.str.fullmatch(_CPR),
                 # The value is not echoed: it may be a real CPR number.
-                lambda t, r, i: (
-                    "looks like a CPR number (ten digits); replace person_id with a "
-                    "pseudonym before ingest (the value is not shown)"
-                ),
+                lambda t, r, i: CPR_LIKE,
             )
         ]
     return []

@@ -55,13 +55,20 @@ def measure(command: list[str], cwd: Path) -> dict[str, float]:
 
 
 @contextlib.contextmanager
-def scratch_copy(prefix: str) -> Iterator[Path]:
-    """A git copy of the working tree (tracked and new files), removed afterwards."""
+def scratch_copy(prefix: str, data: Path | None = None) -> Iterator[Path]:
+    """``copy_project`` in a temporary directory, removed afterwards."""
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
-        yield _copy_project(Path(tmp) / "project")
+        yield copy_project(Path(tmp) / "project", data)
 
 
-def _copy_project(target: Path) -> Path:
+def copy_project(target: Path, data: Path | None = None) -> Path:
+    """A git repository at ``target`` holding the working tree (tracked and new files).
+
+    With ``data``, that directory is copied to ``data/raw/<its name>`` and ``data.raw_dir``
+    points at it. The end-to-end tests use the same copy.
+    """
+    import yaml
+
     files = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
         cwd=ROOT,
@@ -73,12 +80,19 @@ def _copy_project(target: Path) -> Path:
         if (ROOT / name).is_file():
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, target / name)
+    if data is not None:
+        shutil.copytree(data, target / "data" / "raw" / data.name)
+        params = yaml.safe_load((target / "params.yaml").read_text(encoding="utf-8"))
+        params["data"]["raw_dir"] = f"data/raw/{data.name}"
+        (target / "params.yaml").write_text(
+            yaml.safe_dump(params, sort_keys=False, allow_unicode=True), encoding="utf-8"
+        )
     for args in (
         ["init", "-q"],
         ["add", "-A"],
         ["-c", "user.name=b", "-c", "user.email=b@b", "commit", "-q", "-m", "copy"],
     ):
-        subprocess.run(["git", *args], cwd=target, check=True)
+        subprocess.run(["git", *args], cwd=target, check=True, capture_output=True)
     return target
 
 

@@ -17,7 +17,14 @@ def main() -> None:
         rows = {"dvc repro, from scratch (demo data)": measure([dvc, "repro"], project)}
         rows["dvc repro, nothing changed"] = measure([dvc, "repro"], project)
         params = project / "params.yaml"
-        params.write_text(params.read_text().replace("horizon_years: 3 ", "horizon_years: 4 "))
+        text, changes = re.subn(
+            r"(?m)^(\s+horizon_years:\s*)3\b", r"\g<1>4", params.read_text(encoding="utf-8")
+        )
+        if changes != 1:
+            raise SystemExit(
+                "params.yaml: retention.horizon_years: 3 not found; adapt the benchmark"
+            )
+        params.write_text(text, encoding="utf-8")
         changed = measure([dvc, "repro"], project)
         rows["dvc repro, after retention.horizon_years changed"] = changed
         ran = re.findall(r"Running stage '(\w+)'", changed["output"])

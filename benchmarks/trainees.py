@@ -10,47 +10,35 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
+from pathlib import Path
 
-import yaml
-from common import measure, report, scratch_copy
+from common import ROOT, measure, report, scratch_copy
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--trainees", type=int, default=1_000_000)
     n = parser.parse_args().trainees
-    with scratch_copy("bench-trainees-") as project:
-        raw = project / "data" / "raw" / "big"
+    with tempfile.TemporaryDirectory(prefix="bench-trainees-") as tmp:
+        raw = Path(tmp) / "big"
         made = measure(
-            [
-                sys.executable,
-                "-m",
-                "pipeline",
-                "synth",
-                "--out",
-                str(raw),
-                "--seed",
-                "1",
-                "--trainees",
-                str(n),
-            ],
-            project,
-        )
-        params = yaml.safe_load((project / "params.yaml").read_text())
-        params["data"]["raw_dir"] = "data/raw/big"
-        (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+            [sys.executable, "-m", "pipeline", "synth", "--out", str(raw), "--seed", "1",
+             "--trainees", str(n)],
+            ROOT,
+        )  # fmt: skip
         rows = {f"synth --trainees {n:,} (not in the target)": made}
-        for stage in ("ingest", "retention"):
-            rows[f"{stage} stage, {n:,} trainees"] = measure(
-                [sys.executable, "-m", "pipeline", "run", stage], project
-            )
-        stages = [r for k, r in rows.items() if "stage" in k]
-        total = {
-            "wall_s": sum(r["wall_s"] for r in stages),
-            "peak_mb": max(r["peak_mb"] for r in stages),
-        }
-        rows["ingest + retention"] = total
-        report("trainees", rows)
+        with scratch_copy("bench-trainees-", data=raw) as project:
+            for stage in ("ingest", "retention"):
+                rows[f"{stage} stage, {n:,} trainees"] = measure(
+                    [sys.executable, "-m", "pipeline", "run", stage], project
+                )
+    stages = [r for k, r in rows.items() if "stage" in k]
+    rows["ingest + retention"] = {
+        "wall_s": sum(r["wall_s"] for r in stages),
+        "peak_mb": max(r["peak_mb"] for r in stages),
+    }
+    report("trainees", rows)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ SMALL = SynthConfig(seed=7, first_year=2010, last_year=2021)
 @pytest.fixture(scope="session")
 def small_dataset(tmp_path_factory) -> Path:
     """A complete synthetic dataset, 2010-2021."""
-    out = tmp_path_factory.mktemp("small") / "raw"
+    out = tmp_path_factory.mktemp("synthetic") / "small"
     write_synthetic(out, SMALL)
     return out
 

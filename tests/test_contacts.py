@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -128,9 +130,7 @@ def test_missing_column(tmp_path):
 @pytest.fixture
 def with_contacts(tmp_path):
     out = tmp_path / "raw"
-    write_synthetic(
-        out, SMALL.__class__(**{**SMALL.__dict__, "patient_scale": 0.002, "contacts": 20_000})
-    )
+    write_synthetic(out, replace(SMALL, patient_scale=0.002, contacts=20_000))
     return out
 
 
@@ -165,7 +165,7 @@ def test_disagreement_with_patients_csv_is_an_error(with_contacts):
 
 
 def test_synthetic_contacts_are_seeded(tmp_path):
-    config = SMALL.__class__(**{**SMALL.__dict__, "patient_scale": 0.001, "contacts": 5_000})
+    config = replace(SMALL, patient_scale=0.001, contacts=5_000)
     write_synthetic(tmp_path / "a", config)
     write_synthetic(tmp_path / "b", config)
     pd.testing.assert_frame_equal(

@@ -20,12 +20,13 @@ import pytest
 import yaml
 from conftest import BIN, ROOT, SMALL
 
+from benchmarks.common import copy_project, env
+
 pytestmark = pytest.mark.slow
 
 
 def sh(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
-    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=1800)
+    result = subprocess.run(args, cwd=cwd, env=env(), capture_output=True, text=True, timeout=1800)
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result
@@ -47,28 +48,7 @@ def digests(project: Path, patterns: list[str]) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def project(tmp_path_factory, small_dataset) -> Path:
     """A git clone-like copy of the working tree whose params point at the small dataset."""
-    project = tmp_path_factory.mktemp("e2e") / "project"
-    files = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split("\0")
-    for name in filter(None, files):
-        if (ROOT / name).is_file():
-            (project / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, project / name)
-    shutil.copytree(small_dataset, project / "data" / "raw" / "small")
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    params["data"]["raw_dir"] = "data/raw/small"
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    for args in (
-        ["init", "-q"],
-        ["add", "-A"],
-        ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "copy"],
-    ):
-        sh("git", *args, cwd=project)
+    project = copy_project(tmp_path_factory.mktemp("e2e") / "project", data=small_dataset)
     dvc("repro", cwd=project)
     return project
 

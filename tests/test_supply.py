@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import replace
 
 import numpy as np
@@ -179,14 +178,12 @@ def test_levers_move_the_gap_the_right_way(demo_inputs, lever, values):
 
 
 def test_scenarios_share_draws_so_differences_are_precise(demo_inputs):
-    params = copy.deepcopy(PARAMS)
     summary, runs = supply.run_scenarios(demo_inputs, ["baseline", "more_h_posts"], 2035, 300, 7)
     comparison = supply.compare(summary, runs, [2030, 2035]).set_index(["scenario", "year"])
-    change = comparison.loc[("more_h_posts", 2035)]
-    assert change["change_high"] < 0
-    gap = comparison.loc[("more_h_posts", 2035)]
-    assert (change["change_high"] - change["change_low"]) < (gap["gap_high"] - gap["gap_low"]) / 5
-    assert supply.scenario_levers(params, "more_h_posts")["extra_h_posts"] == 20
+    row = comparison.loc[("more_h_posts", 2035)]
+    assert row["change_high"] < 0
+    assert (row["change_high"] - row["change_low"]) < (row["gap_high"] - row["gap_low"]) / 5
+    assert supply.scenario_levers(PARAMS, "more_h_posts")["extra_h_posts"] == 20
 
 
 def test_tornado_changes_match_single_lever_runs(demo_inputs):

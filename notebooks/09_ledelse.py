@@ -17,7 +17,7 @@ from pipeline.catalog import Catalog
 from pipeline.publish import git_commit
 
 catalog = Catalog()
-metrics = report.load_metrics(catalog)
+metrics = catalog.load_metrics()
 info = catalog.dataset_info()
 fmt.text(report.intro(info))
 

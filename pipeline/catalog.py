@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 PROCESSED_DIR = Path("data/processed")
 REFERENCE_FILE = Path("data/reference/published_figures.csv")
 REPORTS_DIR = Path("reports")
+METRICS_DIR = REPORTS_DIR / "metrics"
 DATASET_INFO = "dataset.json"
 
 
@@ -50,7 +51,7 @@ class Catalog:
         return self.root / REFERENCE_FILE
 
     def metrics_path(self, stage: str) -> Path:
-        return self.root / REPORTS_DIR / "metrics" / f"{stage}.json"
+        return self.root / METRICS_DIR / f"{stage}.json"
 
     def figure_path(self, stage: str, name: str) -> Path:
         return self.root / REPORTS_DIR / "figures" / stage / f"{name}.png"
@@ -70,6 +71,13 @@ class Catalog:
     def dataset_info(self) -> dict[str, Any]:
         """What ingest recorded about the input: directory, extract date, synthetic or not."""
         return json.loads((self.processed_dir / DATASET_INFO).read_text(encoding="utf-8"))
+
+    def load_metrics(self) -> dict[str, dict[str, Any]]:
+        """Every stage's metrics so far, by stage."""
+        return {
+            path.stem: json.loads(path.read_text(encoding="utf-8"))
+            for path in sorted((self.root / METRICS_DIR).glob("*.json"))
+        }
 
     def load_reference(self) -> pd.DataFrame:
         import pandas as pd

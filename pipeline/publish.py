@@ -67,14 +67,6 @@ def export_html(
     return body
 
 
-def merge_metrics(root: Path) -> dict[str, Any]:
-    """All stages' metrics (``reports/metrics/<stage>.json``) as one ``{stage: {...}}`` dict."""
-    merged = {}
-    for path in sorted((root / REPORTS / "metrics").glob("*.json")):
-        merged[path.stem] = json.loads(path.read_text(encoding="utf-8"))
-    return merged
-
-
 def notebook_title(nb: nbformat.NotebookNode, default: str) -> str:
     """The first level-1 heading of a notebook's markdown."""
     for cell in nb.cells:
@@ -177,8 +169,8 @@ def publish(root: Path | str, params: dict[str, Any]) -> None:
     staging = Path(tempfile.mkdtemp(dir=reports, prefix=".publish-"))
     try:
         (staging / ANALYSIS_DIR).mkdir()
-        pages: list[tuple[str, str, bool]] = []  # (file, title, for researchers)
-        for stage in load_stages(root).values():
+        pages: list[tuple[str, str, bool, str]] = []  # (file, title, for researchers, html)
+        for stage in load_stages(root, params).values():
             if stage.executed_notebook is None:
                 continue
             nb = nbformat.read(root / stage.executed_notebook, as_version=4)
@@ -188,27 +180,23 @@ def publish(root: Path | str, params: dict[str, Any]) -> None:
             else:
                 href, researcher = f"{ANALYSIS_DIR}/{stage.name}.html", True
             html = export_html(nb, title=title, include_code=researcher, banner=banner)
-            (staging / href).write_text(html, encoding="utf-8")
-            pages.append((href, title, researcher))
+            pages.append((href, title, researcher, html))
             log.info("report: %s", href)
         links = [
             (href, f"Fuld analyse: {title}" if researcher else f"{title} – rapport til ledelsen")
-            for href, title, researcher in sorted(pages, key=lambda p: p[2])
+            for href, title, researcher, _ in sorted(pages, key=lambda p: p[2])
         ]
         index = index_notebook(links, info, params, git_commit(root), dt.datetime.now())
-        (staging / "index.html").write_text(
-            export_html(
-                index, title="Lægedækning i psykiatrien", include_code=False, banner=banner
-            ),
-            encoding="utf-8",
+        html = export_html(
+            index, title="Lægedækning i psykiatrien", include_code=False, banner=banner
         )
-        pages.append(("index.html", "", False))
+        pages.append(("index.html", "", False, html))
         problems = []
         person_ids = _person_ids(catalog)
-        for href, _, researcher in pages:
+        for href, _, researcher, html in pages:
             disclosure = params["report"]["publish_safe"] or not researcher
             problems += check_page(
-                (staging / href).read_text(encoding="utf-8"),
+                html,
                 page=href,
                 person_ids=person_ids,
                 min_cell=params["report"]["min_cell"],
@@ -218,7 +206,9 @@ def publish(root: Path | str, params: dict[str, Any]) -> None:
             raise PublishError(
                 ["report: nothing was published; fix these and run again:", *problems]
             )
-        metrics = json.dumps(merge_metrics(root), indent=2, sort_keys=True, ensure_ascii=False)
+        for href, _, _, html in pages:
+            (staging / href).write_text(html, encoding="utf-8")
+        metrics = json.dumps(catalog.load_metrics(), indent=2, sort_keys=True, ensure_ascii=False)
         (staging / "metrics.json").write_text(metrics + "\n", encoding="utf-8")
         _move_into_place(staging, reports)
     finally:

@@ -7,7 +7,6 @@ formatted in Danish.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,17 +14,6 @@ import pandas as pd
 
 from pipeline.catalog import Catalog
 from pipeline.fmt import date, interval, number, percent
-
-STAGES = ("ingest", "growth", "retention", "supply")
-
-
-def load_metrics(catalog: Catalog) -> dict[str, dict[str, Any]]:
-    """Every stage's metrics, by stage."""
-    return {
-        stage: json.loads(catalog.metrics_path(stage).read_text(encoding="utf-8"))
-        for stage in STAGES
-        if catalog.metrics_path(stage).exists()
-    }
 
 
 def _interval(section: dict[str, Any], key: str, low: str, high: str, formatter=number) -> str:

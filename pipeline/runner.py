@@ -52,11 +52,14 @@ class StageSpec:
         return None if self.notebook is None else EXECUTED_DIR / f"{self.notebook.stem}.ipynb"
 
 
-def load_stages(root: Path | str = ".") -> dict[str, StageSpec]:
-    """All stages of ``dvc.yaml``, with ``${...}`` references resolved from params.yaml."""
+def load_stages(
+    root: Path | str = ".", params: dict[str, Any] | None = None
+) -> dict[str, StageSpec]:
+    """All stages of ``dvc.yaml``, with ``${...}`` references resolved from ``params`` (by
+    default read from params.yaml)."""
     root = Path(root)
     document = yaml.safe_load((root / "dvc.yaml").read_text(encoding="utf-8"))
-    params = load_params(root)
+    params = load_params(root) if params is None else params
     stages = {}
     for name, stage in document.get("stages", {}).items():
         deps = [_resolve(_entry_path(d), params) for d in stage.get("deps", [])]
@@ -124,11 +127,11 @@ def run_stage(name: str, root: Path | str = ".", timeout: int | None = None) -> 
     """
     _skip_iri_grammar()
     root = Path(root).resolve()
-    stages = load_stages(root)
+    params = load_params(root)
+    stages = load_stages(root, params)
     if name not in stages:
         raise InputError(f"dvc.yaml: no stage called {name!r}; stages: {', '.join(stages)}")
     spec = stages[name]
-    params = load_params(root)
     parameters = notebook_parameters(spec, params)
     try:
         if spec.notebook is not None:
@@ -160,7 +163,7 @@ def _execute(spec: StageSpec, root: Path, parameters: dict[str, Any], timeout: i
             raise InputError(exc.evalue.splitlines()) from None
         failed = root / "reports" / "failed" / target.name
         failed.parent.mkdir(parents=True, exist_ok=True)
-        nbformat_write(exc, failed)
+        failed.write_bytes(exc.partial)
         traceback = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(exc.traceback))  # no terminal colours
         raise StageError(
             f"stage {spec.name}: {spec.notebook} failed in cell {exc.exec_count} with "
@@ -211,11 +214,6 @@ def execute_notebook(
     finally:
         Path(partial).unlink(missing_ok=True)
         shutil.rmtree(sockets, ignore_errors=True)
-
-
-def nbformat_write(exc: Any, path: Path) -> None:
-    """Keep the partly executed notebook of a failed run."""
-    path.write_bytes(getattr(exc, "partial", b""))
 
 
 def _check_parameters_cell(notebook: Any, spec: StageSpec, parameters: dict[str, Any]) -> None:

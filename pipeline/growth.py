@@ -915,17 +915,11 @@ def plot_index(
     index: pd.DataFrame, geographies: Sequence[str], groups: Sequence[str], base_year: int
 ):
     """Patients and physicians as an index (base year = 100), one panel per geography/group."""
-    import matplotlib.pyplot as plt
-
-    from pipeline.plotting import COLORS, danish_axis, year_axis
+    from pipeline.plotting import COLORS, danish_axis, panel_grid, year_axis
 
     panels = [(g, grp) for g in geographies for grp in groups]
-    ncols = min(3, len(panels))
-    nrows = math.ceil(len(panels) / ncols)
-    fig, axes = plt.subplots(
-        nrows, ncols, figsize=(4.2 * ncols, 3.4 * nrows), sharey=True, squeeze=False
-    )
-    for ax, (geography, group) in zip(axes.flat, panels, strict=False):
+    fig, axes = panel_grid(len(panels), 3, (4.2, 3.4), sharey=True)
+    for ax, (geography, group) in zip(axes, panels, strict=True):
         for measure, color, marker in (
             ("patients", COLORS[0], "o"),
             ("physicians", COLORS[1], "s"),
@@ -948,10 +942,8 @@ def plot_index(
         ax.set(title=title, xlabel="År")
         danish_axis(ax)
         year_axis(ax)
-    for ax in axes.flat[len(panels) :]:
-        ax.set_visible(False)
-    axes[0, 0].set_ylabel(f"Indeks ({base_year} = 100)")
-    axes[0, 0].legend(loc="upper left")
+    axes[0].set_ylabel(f"Indeks ({base_year} = 100)")
+    axes[0].legend(loc="upper left")
     fig.tight_layout()
     return fig
 
@@ -966,14 +958,10 @@ def plot_projection(
     ``panels`` are (measure, geography, group). Published reference points for national patients
     are drawn where ``reference`` is given.
     """
-    import matplotlib.pyplot as plt
+    from pipeline.plotting import COLORS, danish_axis, panel_grid, year_axis
 
-    from pipeline.plotting import COLORS, danish_axis, year_axis
-
-    ncols = min(2, len(panels))
-    nrows = math.ceil(len(panels) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(5.6 * ncols, 3.8 * nrows), squeeze=False)
-    for ax, (measure, geography, group) in zip(axes.flat, panels, strict=False):
+    fig, axes = panel_grid(len(panels), 2, (5.6, 3.8))
+    for ax, (measure, geography, group) in zip(axes, panels, strict=True):
         df = projection[
             (projection["measure"] == measure)
             & (projection["geography"] == geography)
@@ -1031,9 +1019,7 @@ def plot_projection(
         ax.set_ylim(bottom=0)
         danish_axis(ax)
         year_axis(ax)
-    axes.flat[0].legend(loc="upper left", fontsize=8)
-    for ax in axes.flat[len(panels) :]:
-        ax.set_visible(False)
+    axes[0].legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -1056,14 +1042,10 @@ def reference_points(reference: pd.DataFrame, group: str) -> pd.DataFrame:
 
 def plot_gap(path: pd.DataFrame, geographies: Sequence[str]):
     """The gap over time with its 95 % interval, one panel per geography."""
-    import matplotlib.pyplot as plt
+    from pipeline.plotting import COLORS, danish_axis, panel_grid, year_axis
 
-    from pipeline.plotting import COLORS, danish_axis, year_axis
-
-    ncols = min(3, len(geographies))
-    nrows = math.ceil(len(geographies) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.4 * nrows), squeeze=False)
-    for ax, geography in zip(axes.flat, geographies, strict=False):
+    fig, axes = panel_grid(len(geographies), 3, (4.2, 3.4))
+    for ax, geography in zip(axes, geographies, strict=True):
         df = path[path["geography"] == geography]
         ax.fill_between(
             df["year"],
@@ -1088,9 +1070,7 @@ def plot_gap(path: pd.DataFrame, geographies: Sequence[str]):
         ax.set(title=geography, xlabel="År", ylabel="Læger")
         danish_axis(ax)
         year_axis(ax)
-    for ax in axes.flat[len(geographies) :]:
-        ax.set_visible(False)
-    axes[0, 0].legend(loc="upper left", fontsize=8)
+    axes[0].legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     return fig
 

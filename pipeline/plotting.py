@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 # Distinguishable in grey scale as well as in colour (dark, mid, light) plus marker shapes.
 DPI = 110  # one resolution for the pages and the DVC plots: sharp in print, small enough to embed
@@ -59,6 +60,26 @@ def year_axis(ax: Axes) -> None:
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
     ax.xaxis.set_major_formatter("{x:.0f}")
+
+
+def panel_grid(
+    n: int, max_cols: int, panel_size: tuple[float, float], sharey: bool = False
+) -> tuple[Figure, list[Axes]]:
+    """A figure of ``n`` panels in rows of at most ``max_cols``; returns it and the ``n`` axes
+    (row by row). Unused places in the last row are hidden."""
+    import math
+
+    import matplotlib.pyplot as plt
+
+    ncols = min(max_cols, n)
+    nrows = math.ceil(n / ncols)
+    width, height = panel_size
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(width * ncols, height * nrows), sharey=sharey, squeeze=False
+    )
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat[:n])
 
 
 def show(fig, alt: str, path=None) -> None:

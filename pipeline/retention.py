@@ -679,17 +679,11 @@ def plot_cif(
     outcomes: Sequence[str] = tuple(OUTCOMES.values()),
 ):
     """Cumulative incidence curves with 95 % bands: one panel per group (or one panel)."""
-    import matplotlib.pyplot as plt
-
-    from pipeline.plotting import COLORS, LINESTYLES, danish_axis
+    from pipeline.plotting import COLORS, LINESTYLES, danish_axis, panel_grid
 
     groups = list(curves["group"].drop_duplicates()) if "group" in curves else [None]
-    ncols = min(3, len(groups))
-    nrows = math.ceil(len(groups) / ncols)
-    fig, axes = plt.subplots(
-        nrows, ncols, figsize=(4.4 * ncols, 3.5 * nrows), squeeze=False, sharey=True
-    )
-    for ax, group in zip(axes.flat, groups, strict=False):
+    fig, axes = panel_grid(len(groups), 3, (4.4, 3.5), sharey=True)
+    for ax, group in zip(axes, groups, strict=True):
         df = curves if group is None else curves[curves["group"] == group]
         for i, outcome in enumerate(outcomes):
             c = df[(df["outcome"] == outcome) & (df["time"] <= max_years)]
@@ -719,10 +713,8 @@ def plot_cif(
             ylim=(0, 1),
         )
         danish_axis(ax, percent=True, decimals=0)
-    for ax in axes.flat[len(groups) :]:
-        ax.set_visible(False)
-    axes[0, 0].set_ylabel("Kumuleret andel")
-    axes[0, 0].legend(loc="upper left", fontsize=8)
+    axes[0].set_ylabel("Kumuleret andel")
+    axes[0].legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     return fig
 

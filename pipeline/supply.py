@@ -856,16 +856,10 @@ def metrics(
 # --------------------------------------------------------------------------------------------
 def plot_scenarios(summary: pd.DataFrame, scenarios: Sequence[str], geography: str = NATIONAL):
     """Supply and demand per scenario with 95 % bands (a fan chart per scenario)."""
-    import matplotlib.pyplot as plt
+    from pipeline.plotting import COLORS, danish_axis, panel_grid, year_axis
 
-    from pipeline.plotting import COLORS, danish_axis, year_axis
-
-    ncols = min(3, len(scenarios))
-    nrows = math.ceil(len(scenarios) / ncols)
-    fig, axes = plt.subplots(
-        nrows, ncols, figsize=(4.4 * ncols, 3.5 * nrows), sharey=True, squeeze=False
-    )
-    for ax, name in zip(axes.flat, scenarios, strict=False):
+    fig, axes = panel_grid(len(scenarios), 3, (4.4, 3.5), sharey=True)
+    for ax, name in zip(axes, scenarios, strict=True):
         df = summary[(summary["scenario"] == name) & (summary["geography"] == geography)]
         for what, color, style, label in (
             ("demand", COLORS[1], "--", "Behov"),
@@ -883,10 +877,8 @@ def plot_scenarios(summary: pd.DataFrame, scenarios: Sequence[str], geography: s
         ax.set(title=SCENARIO_LABELS.get(name, name), xlabel="År")
         danish_axis(ax)
         year_axis(ax)
-    for ax in axes.flat[len(scenarios) :]:
-        ax.set_visible(False)
-    axes[0, 0].set_ylabel("Læger")
-    axes[0, 0].legend(loc="upper left", fontsize=8)
+    axes[0].set_ylabel("Læger")
+    axes[0].legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     return fig
 

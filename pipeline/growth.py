@@ -241,7 +241,6 @@ class GrowthResult:
     last_year: int
     interval: str = "confidence"
     converged: bool = True
-    details: dict[str, float] = field(default_factory=dict)
     _log_predict: Any = field(default=None, repr=False)
 
     def predict_log(self, years: Sequence[int]) -> tuple[np.ndarray, np.ndarray, float]:
@@ -352,7 +351,6 @@ def _fit_average_growth(y: pd.Series, k: int) -> GrowthResult:
         float(low),
         float(high),
         int(y.index[-1]),
-        details={"k": k},
         _log_predict=predict,
     )
 
@@ -436,7 +434,6 @@ def _fit_log_linear(y: pd.Series) -> GrowthResult:
         math.expm1(low),
         math.expm1(high),
         last,
-        details={"hac_maxlags": maxlags},
         _log_predict=predict,
     )
 
@@ -470,18 +467,16 @@ def _fit_count_glm(y: pd.Series) -> GrowthResult:
         math.expm1(high),
         last,
         converged=converged,
-        details={"dispersion": dispersion},
         _log_predict=predict,
     )
 
 
-def _ets(log_y: pd.Series, damped: bool, start: Any = None):
+def _ets_model(log_y: pd.Series, damped: bool) -> Any:
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
-    model = ETSModel(
+    return ETSModel(
         log_y, error="add", trend="add", damped_trend=damped, initialization_method="heuristic"
     )
-    return model.fit(disp=False, start_params=start)
 
 
 def _ets_growth(res: Any) -> float:
@@ -491,11 +486,7 @@ def _ets_growth(res: Any) -> float:
 def _ets_refit_growth(log_y: pd.Series, damped: bool, start: Any) -> float:
     """Next year's trend of a bootstrap series. Only the estimates and the raw states are
     computed: building a full results object would cost ten times the smoothing."""
-    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
-
-    model = ETSModel(
-        log_y, error="add", trend="add", damped_trend=damped, initialization_method="heuristic"
-    )
+    model = _ets_model(log_y, damped)
     params = model.fit(disp=False, start_params=start, return_params=True)
     states = model.smooth(params, return_raw=True)[1]
     damping = params[model.param_names.index("damping_trend")] if damped else 1.0
@@ -508,7 +499,7 @@ def _fit_ets(y: pd.Series, damped: bool, bootstrap: int, rng: np.random.Generato
     log_y = pd.Series(
         np.log(y.to_numpy()), index=pd.RangeIndex(int(y.index[0]), int(y.index[-1]) + 1)
     )
-    res = _ets(log_y, damped)
+    res = _ets_model(log_y, damped).fit(disp=False)
     growth = _ets_growth(res)
     low = high = float("nan")
     if bootstrap:
@@ -544,7 +535,6 @@ def _fit_ets(y: pd.Series, damped: bool, bootstrap: int, rng: np.random.Generato
         last,
         interval="bootstrap" if bootstrap else "none",
         converged=converged,
-        details={"damping": float(res.params.get("damping_trend", 1.0)), "bootstrap": bootstrap},
         _log_predict=predict,
     )
 

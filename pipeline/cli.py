@@ -115,18 +115,22 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "validate":
         from pipeline.ingest import validate_dir
-        from pipeline.params import load_params
+        from pipeline.params import DEFAULTS, PARAMS_FILE, load_params
 
-        params = load_params(args.params) if (args.params / "params.yaml").exists() else None
-        data = params["data"] if params else {"rename": {}}
-        options = {k: data[k] for k in ("contacts_tolerance", "duckdb_memory_limit") if k in data}
-        print(validate_dir(args.directory, data["rename"], **options))
+        params = load_params(args.params) if (args.params / PARAMS_FILE).exists() else DEFAULTS
+        data = params["data"]
+        print(
+            validate_dir(
+                args.directory,
+                data["rename"],
+                contacts_tolerance=data["contacts_tolerance"],
+                duckdb_memory_limit=data["duckdb_memory_limit"],
+            )
+        )
         return 0
     if args.command == "synth":
         from pipeline.synth import SynthConfig, write_synthetic
 
-        if args.last_year < args.first_year + 4:
-            raise InputError("synth: --last-year must be at least four years after --first-year")
         config = SynthConfig(
             seed=args.seed,
             first_year=args.first_year,

@@ -64,7 +64,6 @@ class FileSpec:
     doc: str
     columns: tuple[Column, ...]
     key: tuple[str, ...]
-    personal: bool = False  # rows describe persons: never shown row by row
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -144,7 +143,6 @@ TRAINEES = FileSpec(
     name="trainees",
     doc="One row per doctor starting an introduction post (I-stilling).",
     key=("person_id", "i_start"),
-    personal=True,
     columns=(
         Column("person_id", "id", "pseudonym (never a CPR number)", "T7F3A21"),
         Column("sex", "code", "F or M", "F", codes=SEXES),
@@ -207,7 +205,6 @@ CONTACTS = FileSpec(
         "patients.csv, if also present, must agree."
     ),
     key=(),
-    personal=True,
     columns=(
         Column("person_id", "id", "pseudonym (never a CPR number)", "P0881273"),
         Column(

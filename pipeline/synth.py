@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import contract
+from pipeline.errors import InputError
 from pipeline.ingest import SYNTHETIC_MARKER
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ HISTORY = {
     },
 }
 
-AGE_BAND_EDGES = [25, 30, 35, 40, 45, 50, 55, 60, 65, 70]
+AGE_BAND_EDGES = [int(band[:2]) for band in contract.AGE_BANDS]  # lower edges: 25, 30, ..., 70
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,10 @@ class SynthConfig:
 def synthesize(config: SynthConfig) -> dict[str, pd.DataFrame]:
     """Generate all four contract tables (typed, before formatting as text)."""
     if config.last_year < config.first_year + 4:
-        raise ValueError("a synthetic dataset needs at least five years")
+        raise InputError(
+            "synth: a synthetic dataset needs at least five years; make --last-year at least "
+            "four years after --first-year"
+        )
     streams = np.random.SeedSequence(config.seed).spawn(4)
     rng_patients, rng_posts, rng_trainees, rng_physicians = (
         np.random.default_rng(s) for s in streams
@@ -167,9 +171,7 @@ def synthesize_posts(config: SynthConfig, rng: np.random.Generator) -> pd.DataFr
         t = year - config.first_year
         for spec in SPECIALTIES:
             for post_type, base, growth in (("I", I_POSTS_2010, 1.2), ("H", H_POSTS_2010, 0.5)):
-                national = base[spec] * (1 + 0.0) + growth * t * (
-                    0.7 if spec == "psychiatry" else 0.3
-                )
+                national = base[spec] + growth * t * (0.7 if spec == "psychiatry" else 0.3)
                 advertised = rng.poisson(national * np.array(POST_REGION_SHARE))
                 advertised = np.maximum(advertised, 1)
                 fill = _fill_rate(post_type, spec, int(year))
@@ -192,9 +194,13 @@ def _fill_rate(post_type: str, specialty: str, year: int) -> float:
     return base + 0.02 * max(0, year - 2019)
 
 
-def _age_bands(age: np.ndarray) -> np.ndarray:
-    idx = np.clip(np.searchsorted(AGE_BAND_EDGES, age, side="right") - 1, 0, 9)
-    return np.array(contract.AGE_BANDS)[idx]
+def _band_counts(age: np.ndarray, region: np.ndarray | None = None) -> np.ndarray:
+    """Persons per age band (whole years of age), or per region and age band."""
+    bands = len(AGE_BAND_EDGES)
+    idx = np.clip(np.searchsorted(AGE_BAND_EDGES, np.floor(age), side="right") - 1, 0, bands - 1)
+    if region is None:
+        return np.bincount(idx, minlength=bands)
+    return np.bincount(region * bands + idx, minlength=len(REGIONS) * bands).reshape(-1, bands)
 
 
 def synthesize_physicians(
@@ -232,16 +238,12 @@ def synthesize_physicians(
             region = np.concatenate([region, np.array(new_regions, dtype=int)])
             if year < config.first_year:
                 continue
-            bands = _age_bands(np.floor(age))
-            counts = pd.crosstab(region, bands)
-            for r_idx, r in enumerate(REGIONS):
-                for band in contract.AGE_BANDS:
-                    n = (
-                        int(counts.at[r_idx, band])
-                        if (r_idx in counts.index and band in counts.columns)
-                        else 0
-                    )
-                    rows.append((year, r, spec, "specialist", band, n))
+            counts = _band_counts(age, region)
+            rows += [
+                (year, r, spec, "specialist", band, int(counts[r_idx, b]))
+                for r_idx, r in enumerate(REGIONS)
+                for b, band in enumerate(contract.AGE_BANDS)
+            ]
             # Trainees in post this year: this year's I-doctors and four cohorts of H-doctors.
             for r in REGIONS:
                 n_i = int(i_filled.get((year, r, spec), 0))
@@ -255,11 +257,10 @@ def synthesize_physicians(
                         rng.normal(34.5, 3.5, size=n_h),
                     ]
                 ).clip(26, 55)
-                bands, freq = np.unique(_age_bands(np.floor(ages)), return_counts=True)
-                by_band = dict(zip(bands, freq, strict=True))
+                counts = _band_counts(ages)
                 rows += [
-                    (year, r, spec, "trainee", band, int(by_band.get(band, 0)))
-                    for band in contract.AGE_BANDS
+                    (year, r, spec, "trainee", band, int(counts[b]))
+                    for b, band in enumerate(contract.AGE_BANDS)
                 ]
     df = pd.DataFrame(
         rows, columns=["year", "region", "specialty", "grade", "age_band", "headcount"]

@@ -69,7 +69,7 @@ fmt.text(retention.data_text(doctors, horizon_years, min_cell))
 # %%
 by_cohort = retention.publishable_funnel(retention.funnel(doctors, ["cohort"]), min_cell)
 catalog.save(by_cohort, "retention/funnel_cohort")
-fmt.table(retention.funnel_table(by_cohort, {"cohort": "Startår"}), counts=retention.FUNNEL_COUNTS)
+retention.funnel_table(by_cohort, {"cohort": "Startår"})
 
 # %%
 figure = retention.plot_funnel(by_cohort)
@@ -84,7 +84,7 @@ plotting.show(
 for by, title in (("region", "Region"), ("specialty", "Speciale"), ("track", "Forløb")):
     table = retention.publishable_funnel(retention.funnel(doctors, [by]), min_cell)
     catalog.save(table, f"retention/funnel_{by}")
-    display(fmt.table(retention.funnel_table(table, {by: title}), counts=retention.FUNNEL_COUNTS))
+    display(retention.funnel_table(table, {by: title}))
 
 # %% [markdown]
 # Tragten pr. startår, region og speciale (små grupper vises som "<5"):
@@ -94,12 +94,7 @@ detailed = retention.publishable_funnel(
     retention.funnel(doctors, ["cohort", "region", "specialty"]), min_cell
 )
 catalog.save(detailed, "retention/funnel_cohort_region_specialty")
-fmt.table(
-    retention.funnel_table(
-        detailed, {"cohort": "Startår", "region": "Region", "specialty": "Speciale"}
-    ),
-    counts=retention.FUNNEL_COUNTS,
-)
+retention.funnel_table(detailed, {"cohort": "Startår", "region": "Region", "specialty": "Speciale"})
 
 # %% [markdown]
 # ## Kumuleret andel over tid (Aalen-Johansen)
@@ -239,7 +234,7 @@ fmt.table(retention.trend_table(trend))
 # %%
 regional_fill = retention.fill_rates(posts, by=("region", "post_type", "specialty"))
 catalog.save(regional_fill, "retention/fill_rates_region")
-fmt.table(retention.fill_rate_table(regional_fill, min_cell), counts=["Besat"])
+retention.fill_rate_table(regional_fill, min_cell)
 
 # %%
 catalog.save_metrics(

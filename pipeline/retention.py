@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,10 @@ from pipeline import contract
 from pipeline.disclosure import SUPPRESSED, suppress_counts
 from pipeline.errors import ParamError
 from pipeline.fmt import interval, number, percent
+from pipeline.fmt import table as styled_table
+
+if TYPE_CHECKING:
+    from pandas.io.formats.style import Styler
 
 log = logging.getLogger(__name__)
 
@@ -230,27 +234,15 @@ def cumulative_incidence(
         Long: (``group``,) ``outcome``, ``time``, ``cif``, ``ci_low``, ``ci_high``, ``at_risk``;
         each curve starts at time 0 with incidence 0.
     """
-    from statsmodels.duration.survfunc import CumIncidenceRight
-
     log.info("retention: cumulative incidence %s", f"by {by}" if by else "overall")
     frames = []
-    groups = (
-        [(None, prepared)]
-        if by is None
-        else list(
-            prepared.assign(_g=group_labels(prepared, by)).groupby("_g", observed=True, sort=True)
-        )
-    )
-    for key, df in groups:
+    for key, df in _split(prepared, by):
         if len(df) < max(min_cell, 1):
             continue
         time, event = df["time"].to_numpy(), df["event"].to_numpy()
         order = np.sort(time)
         if (event > 0).any():
-            with warnings.catch_warnings():
-                # The variance formula divides by zero after the last time anyone is at risk.
-                warnings.simplefilter("ignore", RuntimeWarning)
-                fit = CumIncidenceRight(time, event)
+            fit = _aalen_johansen(time, event)
             times = np.asarray(fit.times)
         else:
             fit, times = None, np.unique(time)
@@ -297,6 +289,23 @@ def cumulative_incidence(
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
+def _split(prepared: pd.DataFrame, by: str | None) -> list[tuple[Any, pd.DataFrame]]:
+    """``[(None, everyone)]``, or ``(label, doctors)`` per group of ``by``."""
+    if by is None:
+        return [(None, prepared)]
+    labelled = prepared.assign(_g=group_labels(prepared, by))
+    return list(labelled.groupby("_g", observed=True, sort=True))
+
+
+def _aalen_johansen(time: np.ndarray, event: np.ndarray) -> Any:
+    from statsmodels.duration.survfunc import CumIncidenceRight
+
+    with warnings.catch_warnings():
+        # The variance formula divides by zero after the last time anyone is at risk.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return CumIncidenceRight(time, event)
+
+
 def _loglog_interval(cif: np.ndarray, se: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pointwise 95 % interval for an incidence on the log(-log) scale, which stays in (0, 1)."""
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -321,18 +330,9 @@ def incidence_at(
     ``min_cell`` doctors get no value, nor do groups whose follow-up ends (censored) before
     the horizon, where the estimator is undefined.
     """
-    from statsmodels.duration.survfunc import CumIncidenceRight
-
     code = next(k for k, v in OUTCOMES.items() if v == outcome)
-    groups = (
-        [(None, prepared)]
-        if by is None
-        else list(
-            prepared.assign(_g=group_labels(prepared, by)).groupby("_g", observed=True, sort=True)
-        )
-    )
     rows = []
-    for key, df in groups:
+    for key, df in _split(prepared, by):
         row = {"cif": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": len(df)}
         last = df["time"].max() if len(df) else 0.0
         ends_in_event = len(df) and (df.loc[df["time"] == last, "event"] > 0).all()
@@ -340,9 +340,7 @@ def incidence_at(
             if not (df["event"] == code).any():
                 row.update(cif=0.0, ci_low=0.0, ci_high=0.0)
             else:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    fit = CumIncidenceRight(df["time"].to_numpy(), df["event"].to_numpy())
+                fit = _aalen_johansen(df["time"].to_numpy(), df["event"].to_numpy())
                 i = np.searchsorted(fit.times, horizon, side="right") - 1
                 cif, se = fit.cinc[code - 1][i], fit.cinc_se[code - 1][i]
                 low, high = _loglog_interval(np.array([cif]), np.array([se]))
@@ -852,11 +850,11 @@ FUNNEL_COLUMNS = {
     "followed": "Fulgt hele horisonten",
     "h_within_horizon": "H-forløb i psykiatrien inden for horisonten",
 }
-FUNNEL_COUNTS = list(FUNNEL_COLUMNS.values())
 
 
-def funnel_table(table: pd.DataFrame, groups: dict[str, str] | None = None) -> pd.DataFrame:
-    """The funnel for display; ``groups`` maps group columns to their Danish headings."""
+def funnel_table(table: pd.DataFrame, groups: dict[str, str] | None = None) -> Styler:
+    """The funnel for display; ``groups`` maps group columns to their Danish headings. The
+    count columns are marked for the report stage's disclosure check."""
     out = pd.DataFrame(index=table.index)
     for column, title in (groups or {}).items():
         out[title] = table[column]  # already Danish labels (funnel uses group_labels)
@@ -867,7 +865,7 @@ def funnel_table(table: pd.DataFrame, groups: dict[str, str] | None = None) -> p
         interval(lo, hi, percent)
         for lo, hi in zip(table["share_low"], table["share_high"], strict=True)
     ]
-    return out.reset_index(drop=True)
+    return styled_table(out.reset_index(drop=True), counts=list(FUNNEL_COLUMNS.values()))
 
 
 def incidence_table(at: pd.DataFrame, title: str) -> pd.DataFrame:
@@ -915,11 +913,12 @@ def ph_table(ph: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def fill_rate_table(rates: pd.DataFrame, min_cell: int) -> pd.DataFrame:
+def fill_rate_table(rates: pd.DataFrame, min_cell: int) -> Styler:
+    """Fill rates for display, small numbers of filled posts hidden and marked as counts."""
     shown = suppress_counts(
         rates, ["filled"], min_cell, dependent=["fill_rate", "ci_low", "ci_high"]
     )
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "Region": shown["region"],
             "Stilling": shown["post_type"] + "-stilling",
@@ -933,6 +932,7 @@ def fill_rate_table(rates: pd.DataFrame, min_cell: int) -> pd.DataFrame:
             ],
         }
     )
+    return styled_table(out, counts=["Besat"])
 
 
 def trend_table(trend: pd.DataFrame) -> pd.DataFrame:

@@ -24,8 +24,10 @@ help:
 	@echo "make test      build .venv if needed, then run the whole test suite"
 	@echo "make lint      ruff on pipeline/, tests/, notebooks/, benchmarks/"
 	@echo "make lab       JupyterLab with the project kernel"
+	@echo "make notebooks paired .ipynb copies of the notebooks (git ignores them)"
 	@echo "make lock      re-resolve requirements.lock and environment.yml from pyproject.toml"
 	@echo "make demo-data regenerate data/raw/demo with the documented seed"
+	@echo "make clean-env remove .venv (the next make rebuilds it from the lock)"
 
 env: $(STAMP)
 

@@ -30,6 +30,14 @@ def small_dataset(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def demo_tables() -> dict:
+    """The committed demo data, read and validated once (tests must not change the tables)."""
+    from pipeline.ingest import read_dataset
+
+    return read_dataset(DEMO).tables
+
+
 @pytest.fixture
 def dataset_copy(small_dataset, tmp_path) -> Path:
     """A fresh, writable copy of the small dataset for one test to damage."""

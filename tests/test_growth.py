@@ -14,7 +14,6 @@ from conftest import ROOT
 from pipeline import growth
 from pipeline.errors import ParamError
 from pipeline.growth import GrowthResult, fit_growth
-from pipeline.ingest import read_dataset
 from pipeline.params import DEFAULTS
 
 YEARS = np.arange(2010, 2026)  # sixteen years, as in the demo data
@@ -273,10 +272,9 @@ def test_the_papers_claim_reproduced():
 
 # --- series and parameters ---------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def demo_series():
-    tables = read_dataset(ROOT / "data" / "raw" / "demo").tables
+def demo_series(demo_tables):
     return growth.build_series(
-        tables, ["specialist", "trainee"], ["psychiatry", "child_adolescent_psychiatry"]
+        demo_tables, ["specialist", "trainee"], ["psychiatry", "child_adolescent_psychiatry"]
     )
 
 

@@ -7,11 +7,9 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import DEMO
 
 from pipeline import growth, retention, supply
 from pipeline.errors import ParamError
-from pipeline.ingest import read_dataset
 from pipeline.params import DEFAULTS
 
 PARAMS = DEFAULTS["supply"]
@@ -24,9 +22,9 @@ DEFINITION = dict(
 
 
 @pytest.fixture(scope="module")
-def demo_inputs() -> supply.Inputs:
+def demo_inputs(demo_tables) -> supply.Inputs:
     """Inputs built from the demo data and the growth and retention estimators."""
-    tables = read_dataset(DEMO).tables
+    tables = demo_tables
     series = growth.build_series(tables, DEFINITION["grades"], DEFINITION["specialties"])
     projection, _ = growth.project(
         growth.modelled_series(series), "log_linear", 2035, k=3, damped=True

@@ -100,8 +100,8 @@ def test_large_run_is_seeded_and_valid_on_a_sample(tmp_path):
 
 # --- calibration to data/reference/published_figures.csv ----------------------------------------
 @pytest.fixture(scope="module")
-def demo():
-    return read_dataset(DEMO).tables
+def demo(demo_tables):
+    return demo_tables
 
 
 def test_patients_calibrated(demo):

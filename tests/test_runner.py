@@ -11,7 +11,7 @@ import yaml
 from conftest import ROOT, run_cli, set_cell
 
 from pipeline.errors import InputError, StageError
-from pipeline.params import OPEN_MAPPINGS, load_params
+from pipeline.params import DEFAULTS, OPEN_MAPPINGS, load_params
 from pipeline.runner import _check_parameters_cell, load_stages, notebook_parameters, run_stage
 
 
@@ -57,6 +57,21 @@ def test_every_notebook_parameters_cell_matches_its_stage():
             continue
         nb = jupytext.read(ROOT / spec.notebook)
         _check_parameters_cell(nb, spec, notebook_parameters(spec, params))
+
+
+def test_notebook_defaults_are_the_documented_defaults():
+    """The parameters cell repeats params.DEFAULTS for interactive use; they must not drift."""
+    defaults = {section: dict(values) for section, values in DEFAULTS.items()}
+    for spec in load_stages(ROOT, defaults).values():
+        if spec.notebook is None:
+            continue
+        nb = jupytext.read(ROOT / spec.notebook)
+        cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+        namespace: dict = {}
+        exec(cell.source, namespace)
+        expected = notebook_parameters(spec, defaults)
+        shown = {name: namespace[name] for name in expected}
+        assert shown == expected, spec.notebook
 
 
 def test_every_parameter_belongs_to_a_stage():

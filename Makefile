@@ -23,7 +23,7 @@ help:
 	@echo "make reports   build .venv if needed, then run the whole pipeline (dvc repro)"
 	@echo "make test      build .venv if needed, then run the whole test suite"
 	@echo "make lint      ruff on pipeline/, tests/, notebooks/, benchmarks/"
-	@echo "make lab       JupyterLab with the project kernel"
+	@echo "make lab       JupyterLab with the project kernel (prints its URL)"
 	@echo "make notebooks paired .ipynb copies of the notebooks (git ignores them)"
 	@echo "make lock      re-resolve requirements.lock and environment.yml from pyproject.toml"
 	@echo "make demo-data regenerate data/raw/demo with the documented seed"
@@ -54,8 +54,10 @@ lint: $(STAMP)
 	ruff check pipeline tests notebooks benchmarks
 	ruff format --check pipeline tests notebooks benchmarks
 
+# JupyterLab on this machine only (127.0.0.1), in the project root; it prints its URL with the
+# login token. Jupyter refuses to run as root without --allow-root (containers, CI images).
 lab: $(STAMP)
-	jupyter lab
+	jupyter lab --ip=127.0.0.1 --ServerApp.root_dir="$(CURDIR)" $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 # Paired .ipynb copies for people who prefer opening .ipynb files; git ignores them.
 notebooks: $(STAMP)

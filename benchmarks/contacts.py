@@ -20,7 +20,7 @@ COUNT = """
 import logging, sys
 logging.basicConfig(level=logging.INFO, format="%(message)s")
 from pathlib import Path
-from pipeline.contacts import aggregate
+from pipeline.data.contacts import aggregate
 counted = aggregate(Path(sys.argv[1]))
 print(f"{counted.rows:,} rows, {len(counted.patients)} cells", file=sys.stderr)
 """

@@ -41,7 +41,7 @@ def run_plain(stages: list[str], root: Path, modules_out: Path | None = None) ->
 
     _skip_iri_grammar()  # as the runner does, so both sides start the same way
     from pipeline.params import load_params
-    from pipeline.publish import publish
+    from pipeline.publish.pages import publish
 
     imported: set[str] = set()
     for stage in stages:

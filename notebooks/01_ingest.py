@@ -9,19 +9,23 @@
 # er galt), og intet bliver skrevet.
 
 # %% tags=["parameters"]
-# Standardværdier til interaktiv brug. `dvc repro` og `python -m pipeline run ingest` indsætter
-# værdierne fra params.yaml (sektionen `data` og `report.min_cell`).
-raw_dir = "data/raw/demo"
-rename = {}
-contacts_tolerance = 0.0
-duckdb_memory_limit = "3GB"
-min_cell = 5
+# Trinnets parametre fra params.yaml (sektionen `data` og `report.min_cell`), de samme som
+# `dvc repro` bruger; den indsætter dem igen lige under denne celle.
+from pipeline.stages import stage_parameters
+
+p = stage_parameters("ingest")
+raw_dir = p["raw_dir"]
+rename = p["rename"]
+contacts_tolerance = p["contacts_tolerance"]
+duckdb_memory_limit = p["duckdb_memory_limit"]
+min_cell = p["min_cell"]
 
 # %%
-from pipeline import fmt, ingest, plotting
-from pipeline.catalog import Catalog
+from pipeline.data import ingest, overview
+from pipeline.data.catalog import Catalog
+from pipeline.data.reference import compare_with_reference
 from pipeline.disclosure import suppress_counts
-from pipeline.reference import compare_with_reference, comparison_table
+from pipeline.publish import fmt, plotting
 
 plotting.setup()
 catalog = Catalog()
@@ -33,9 +37,11 @@ catalog = Catalog()
 # Alle fire filer kontrolleres, før noget gemmes.
 
 # %%
-dataset = ingest.read_dataset(raw_dir, rename, contacts_tolerance, duckdb_memory_limit)
+dataset = ingest.read_dataset(
+    catalog.root / raw_dir, rename, contacts_tolerance, duckdb_memory_limit, root=catalog.root
+)
 ingest.write_processed(dataset, catalog.processed_dir)
-print(ingest.validate_message(dataset))
+fmt.text(overview.validate_message(dataset))
 
 # %% [markdown]
 # ## Hvad blev læst
@@ -44,8 +50,8 @@ print(ingest.validate_message(dataset))
 # begyndte; hver række er én læge, så tabellen viser kun antallet af rækker.
 
 # %%
-overview = suppress_counts(ingest.overview(dataset), "Rækker", min_cell)
-fmt.table(overview, counts=["Rækker"])
+files_read = suppress_counts(overview.overview(dataset), "Rækker", min_cell)
+fmt.table(files_read, counts=["Rækker"])
 
 # %% [markdown]
 # Ligger der kontaktdata (`contacts.parquet`), tælles patienterne derfra: hver person én gang pr.
@@ -54,7 +60,7 @@ fmt.table(overview, counts=["Rækker"])
 # på landsplan:
 
 # %%
-fmt.text(ingest.contacts_text(dataset))
+fmt.text(overview.contacts_text(dataset))
 
 # %% [markdown]
 # ## Landstal over tid
@@ -65,7 +71,7 @@ fmt.text(ingest.contacts_text(dataset))
 # %%
 totals = ingest.national_totals(dataset.tables)
 catalog.save(totals, "ingest/national_totals")
-figure = ingest.plot_national_totals(totals)
+figure = overview.plot_national_totals(totals)
 first, last = int(totals["year"].min()), int(totals["year"].max())
 plotting.show(
     figure,
@@ -84,7 +90,7 @@ plotting.show(
 # %%
 comparison = compare_with_reference(dataset.tables, catalog.load_reference())
 catalog.save(comparison, "ingest/reference_comparison")
-fmt.table(comparison_table(comparison))
+fmt.table(overview.comparison_table(comparison))
 
 # %%
 catalog.save_metrics("ingest", ingest.metrics(dataset))

@@ -8,44 +8,54 @@
 # (backtest), fremskriver med usikkerhedsintervaller og beregner, hvor mange læger der skal til
 # for at holde basisårets antal patienter pr. læge.
 #
-# Alle beregninger ligger i `pipeline/growth.py`.
+# Alle beregninger ligger i `pipeline/analysis/growth/`.
 
 # %% tags=["parameters"]
-# Standardværdier til interaktiv brug; `dvc repro` indsætter værdierne fra params.yaml
-# (sektionen `growth`).
-base_year = 2013
-fit_from_year = 2010
-seed_k_years = 3
-models = ["average_growth", "log_linear", "count_glm", "ets"]
-projection_model = "auto"
-min_coverage_95 = 0.8
-horizon_year = 2035
-target_years = [2025, 2030, 2035]
-backtest_min_years = 10
-backtest_max_horizon = 5
-ets_damped = True
-ets_bootstrap = 50
-ets_bootstrap_scope = "national"
-simulations = 10000
-seed = 20131
-physician_grades = ["specialist", "trainee"]
-physician_specialties = ["psychiatry", "child_adolescent_psychiatry"]
+# Trinnets parametre fra params.yaml (sektionen `growth`), de samme som `dvc repro` bruger;
+# den indsætter dem igen lige under denne celle.
+from pipeline.stages import stage_parameters
+
+p = stage_parameters("growth")
+base_year = p["base_year"]
+fit_from_year = p["fit_from_year"]
+seed_k_years = p["seed_k_years"]
+models = p["models"]
+projection_model = p["projection_model"]
+min_coverage_95 = p["min_coverage_95"]
+horizon_year = p["horizon_year"]
+target_years = p["target_years"]
+backtest_min_years = p["backtest_min_years"]
+backtest_max_horizon = p["backtest_max_horizon"]
+ets_damped = p["ets_damped"]
+ets_bootstrap = p["ets_bootstrap"]
+ets_bootstrap_scope = p["ets_bootstrap_scope"]
+simulations = p["simulations"]
+seed = p["seed"]
+physician_grades = p["physician_grades"]
+physician_specialties = p["physician_specialties"]
 
 # %%
-from pipeline import fmt, growth, plotting
-from pipeline.catalog import Catalog
-from pipeline.params import DEFAULTS
+from pipeline.analysis.growth import figures, gap, series, tables
+from pipeline.analysis.growth.metrics import growth_metrics
+from pipeline.analysis.growth.models import (
+    backtest,
+    backtest_scores,
+    choose_model,
+    growth_rates,
+    project,
+)
+from pipeline.data.catalog import Catalog
+from pipeline.data.contract import GEOGRAPHIES, NATIONAL
+from pipeline.publish import fmt, plotting
 
 plotting.setup()
 catalog = Catalog()
-params = {name: globals()[name] for name in DEFAULTS["growth"]}
-tables = {name: catalog.load(name) for name in ("patients", "physicians")}
+inputs = {name: catalog.load(name) for name in ("patients", "physicians")}
 reference = catalog.load_reference()
-growth.check_params(params, tables["patients"]["year"].unique())
-series = growth.build_series(tables, physician_grades, physician_specialties, fit_from_year)
-modelled = growth.modelled_series(series)
-first_year, last_year = int(series["year"].min()), int(series["year"].max())
-catalog.save(series, "growth/series")
+counts = series.build_series(inputs, physician_grades, physician_specialties)
+modelled = series.modelled_series(counts, fit_from_year)
+first_year, last_year = int(modelled["year"].min()), int(modelled["year"].max())
+catalog.save(counts, "growth/series")
 
 # %% [markdown]
 # ## Patienter og læger som indeks
@@ -56,11 +66,9 @@ catalog.save(series, "growth/series")
 # med børne- og ungdomspsykiatere.
 
 # %%
-index = growth.index_series(series, base_year)
+index = series.index_series(counts, base_year)
 catalog.save(index, "growth/index")
-figure = growth.plot_index(
-    index, [growth.NATIONAL], ["total", "adult", "child_adolescent"], base_year
-)
+figure = figures.plot_index(index, [NATIONAL], ["total", "adult", "child_adolescent"], base_year)
 plotting.show(
     figure,
     path=catalog.figure_path("growth", "indeks_danmark"),
@@ -69,7 +77,7 @@ plotting.show(
 )
 
 # %%
-figure = growth.plot_index(index, growth.GEOGRAPHIES[1:], ["total"], base_year)
+figure = figures.plot_index(index, GEOGRAPHIES[1:], ["total"], base_year)
 plotting.show(
     figure,
     path=catalog.figure_path("growth", "indeks_regioner"),
@@ -97,7 +105,7 @@ plotting.show(
 # år).
 
 # %%
-rates = growth.growth_rates(
+rates = growth_rates(
     modelled,
     models,
     k=seed_k_years,
@@ -107,13 +115,13 @@ rates = growth.growth_rates(
     bootstrap_scope=ets_bootstrap_scope,
 )
 catalog.save(rates, "growth/rates")
-fmt.table(growth.rates_table(rates))
+fmt.table(tables.rates_table(rates))
 
 # %% [markdown]
 # Den log-lineære vækst i hver region (i alt):
 
 # %%
-fmt.table(growth.regional_rates_table(rates))
+fmt.table(tables.regional_rates_table(rates))
 
 # %% [markdown]
 # ## Hvor godt har modellerne ramt? (backtest)
@@ -124,7 +132,7 @@ fmt.table(growth.regional_rates_table(rates))
 # prognosens 80 %- og 95 %-interval. Et godt interval dækker omtrent så ofte, som det lover.
 
 # %%
-results = growth.backtest(
+results = backtest(
     modelled,
     models,
     min_years=backtest_min_years,
@@ -132,15 +140,15 @@ results = growth.backtest(
     k=seed_k_years,
     damped=ets_damped,
 )
-scores = growth.backtest_scores(results)
-by_horizon = growth.backtest_scores(results, by=("model", "horizon"))
+scores = backtest_scores(results)
+by_horizon = backtest_scores(results, by=("model", "horizon"))
 catalog.save(results, "growth/backtest")
 catalog.save(scores, "growth/backtest_scores")
 catalog.save(by_horizon, "growth/backtest_scores_by_horizon")
-fmt.table(growth.scores_table(scores))
+fmt.table(tables.scores_table(scores))
 
 # %%
-figure = growth.plot_backtest(by_horizon)
+figure = figures.plot_backtest(by_horizon)
 plotting.show(
     figure,
     path=catalog.figure_path("growth", "backtest"),
@@ -149,8 +157,8 @@ plotting.show(
 )
 
 # %%
-chosen, reason = growth.choose_model(scores, projection_model, min_coverage_95)
-fmt.text(reason)
+chosen = choose_model(scores, projection_model, min_coverage_95)
+fmt.text(tables.choice_text(scores, projection_model, min_coverage_95))
 
 # %% [markdown]
 # ## Fremskrivning
@@ -159,15 +167,15 @@ fmt.text(reason)
 # 95 %-intervaller. De publicerede landstal for patienter (`data/reference`) er vist som ruder.
 
 # %%
-projection, fits = growth.project(modelled, chosen, horizon_year, k=seed_k_years, damped=ets_damped)
+projection, fits = project(modelled, chosen, horizon_year, k=seed_k_years, damped=ets_damped)
 catalog.save(projection, "growth/projection")
-figure = growth.plot_projection(
+figure = figures.plot_projection(
     projection,
     [
-        ("patients", growth.NATIONAL, "total"),
-        ("physicians", growth.NATIONAL, "total"),
-        ("patients", growth.NATIONAL, "child_adolescent"),
-        ("physicians", growth.NATIONAL, "child_adolescent"),
+        ("patients", NATIONAL, "total"),
+        ("physicians", NATIONAL, "total"),
+        ("patients", NATIONAL, "child_adolescent"),
+        ("physicians", NATIONAL, "child_adolescent"),
     ],
     reference=reference,
 )
@@ -180,9 +188,8 @@ plotting.show(
 )
 
 # %%
-figure = growth.plot_projection(
-    projection,
-    [(m, g, "total") for g in growth.GEOGRAPHIES[1:] for m in ("patients", "physicians")],
+figure = figures.plot_projection(
+    projection, [(m, g, "total") for g in GEOGRAPHIES[1:] for m in ("patients", "physicians")]
 )
 plotting.show(
     figure,
@@ -200,8 +207,8 @@ plotting.show(
 # fremskrivning (`simulations` træk, fast frø), så intervallet afspejler usikkerheden i begge.
 
 # %%
-path = growth.gap(
-    series,
+path = gap.gap(
+    counts,
     fits,
     base_year=base_year,
     target_years=range(base_year, horizon_year + 1),
@@ -211,13 +218,13 @@ path = growth.gap(
 gaps = path[path["year"].isin(target_years)].reset_index(drop=True)
 catalog.save(gaps, "growth/gap")
 catalog.save(path, "growth/gap_path")
-fmt.text(growth.gap_text(gaps, base_year, chosen))
+fmt.text(tables.gap_text(gaps, base_year, chosen))
 
 # %%
-fmt.table(growth.gap_table(gaps))
+fmt.table(tables.gap_table(gaps))
 
 # %%
-figure = growth.plot_gap(path, growth.GEOGRAPHIES)
+figure = figures.plot_gap(path, GEOGRAPHIES)
 plotting.show(
     figure,
     path=catalog.figure_path("growth", "underskud"),
@@ -229,8 +236,8 @@ plotting.show(
 # ## Regionernes fremskrivning efterprøvet
 
 # %%
-claim = growth.seed_comparison(series, reference, base_year=base_year, k=seed_k_years)
-fmt.text(growth.seed_comparison_text(claim, base_year))
+claim = gap.seed_comparison(counts, reference, base_year=base_year, k=seed_k_years)
+fmt.text(tables.seed_comparison_text(claim, base_year))
 
 # %%
-catalog.save_metrics("growth", growth.metrics(rates, gaps, chosen, params))
+catalog.save_metrics("growth", growth_metrics(rates, gaps, chosen, base_year, horizon_year))

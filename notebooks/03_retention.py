@@ -6,7 +6,7 @@
 # og hvad hænger sammen med, at de gør det? Workshops i Region Midtjylland efterlyste netop "en
 # evaluering af hvilke I-læger der fortsætter i H-stillinger, samt hvilke årsager der er til
 # frafald", og regionerne afprøver sammenhængende forløb (I- og H-stilling samlet) og rekruttering
-# af udenlandske læger. Alle beregninger ligger i `pipeline/retention.py`.
+# af udenlandske læger. Alle beregninger ligger i `pipeline/analysis/retention/`.
 #
 # ## Definitioner
 #
@@ -32,32 +32,30 @@
 # `min_cell` læger stadig er i risiko.
 
 # %% tags=["parameters"]
-# Standardværdier til interaktiv brug; `dvc repro` indsætter værdierne fra params.yaml
-# (sektionen `retention` og `report.min_cell`).
-horizon_years = 3
-cohort_periods = [2010, 2015, 2020]
-curve_max_years = 8
-min_cell = 5
+# Trinnets parametre fra params.yaml (sektionen `retention` og `report.min_cell`), de samme som
+# `dvc repro` bruger; den indsætter dem igen lige under denne celle.
+from pipeline.stages import stage_parameters
+
+p = stage_parameters("retention")
+horizon_years = p["horizon_years"]
+cohort_periods = p["cohort_periods"]
+curve_max_years = p["curve_max_years"]
+min_cell = p["min_cell"]
 
 # %%
 from IPython.display import display
 
-from pipeline import fmt, plotting, retention
-from pipeline.catalog import Catalog
+from pipeline.analysis.retention import figures, model, tables
+from pipeline.data.catalog import Catalog
+from pipeline.publish import fmt, plotting
+from pipeline.publish.labels import GROUPING_LABELS
 
 plotting.setup()
 catalog = Catalog()
-retention.check_params(
-    {
-        "horizon_years": horizon_years,
-        "cohort_periods": cohort_periods,
-        "curve_max_years": curve_max_years,
-    }
-)
 trainees = catalog.load("trainees")
 posts = catalog.load("training_posts")
-doctors = retention.prepare(trainees, horizon_years, cohort_periods)
-fmt.text(retention.data_text(doctors, horizon_years, min_cell))
+doctors = model.prepare(trainees, horizon_years, cohort_periods)
+fmt.text(tables.data_text(doctors, horizon_years, min_cell))
 
 # %% [markdown]
 # ## Tragten: fra I-stilling til H-forløb i psykiatrien
@@ -67,12 +65,12 @@ fmt.text(retention.data_text(doctors, horizon_years, min_cell))
 # (med 95 %-interval efter Wilson).
 
 # %%
-by_cohort = retention.publishable_funnel(retention.funnel(doctors, ["cohort"]), min_cell)
+by_cohort = model.publishable_funnel(model.funnel(doctors, ["cohort"]), min_cell)
 catalog.save(by_cohort, "retention/funnel_cohort")
-retention.funnel_table(by_cohort, {"cohort": "Startår"})
+tables.funnel_table(by_cohort, ["cohort"])
 
 # %%
-figure = retention.plot_funnel(by_cohort)
+figure = figures.plot_funnel(by_cohort)
 plotting.show(
     figure,
     path=catalog.figure_path("retention", "tragt_startaar"),
@@ -81,20 +79,20 @@ plotting.show(
 )
 
 # %%
-for by, title in (("region", "Region"), ("specialty", "Speciale"), ("track", "Forløb")):
-    table = retention.publishable_funnel(retention.funnel(doctors, [by]), min_cell)
+for by in ("region", "specialty", "track"):
+    table = model.publishable_funnel(model.funnel(doctors, [by]), min_cell)
     catalog.save(table, f"retention/funnel_{by}")
-    display(retention.funnel_table(table, {by: title}))
+    display(tables.funnel_table(table, [by]))
 
 # %% [markdown]
 # Tragten pr. startår, region og speciale (små grupper vises som "<5"):
 
 # %%
-detailed = retention.publishable_funnel(
-    retention.funnel(doctors, ["cohort", "region", "specialty"]), min_cell
+detailed = model.publishable_funnel(
+    model.funnel(doctors, ["cohort", "region", "specialty"]), min_cell
 )
 catalog.save(detailed, "retention/funnel_cohort_region_specialty")
-retention.funnel_table(detailed, {"cohort": "Startår", "region": "Region", "specialty": "Speciale"})
+tables.funnel_table(detailed, ["cohort", "region", "specialty"])
 
 # %% [markdown]
 # ## Kumuleret andel over tid (Aalen-Johansen)
@@ -103,9 +101,9 @@ retention.funnel_table(detailed, {"cohort": "Startår", "region": "Region", "spe
 # stiplede lodrette linje er horisonten.
 
 # %%
-overall = retention.cumulative_incidence(doctors, None, min_cell)
+overall = model.cumulative_incidence(doctors, None, min_cell)
 catalog.save(overall, "retention/cif_overall")
-figure = retention.plot_cif(overall, horizon_years, curve_max_years)
+figure = figures.plot_cif(overall, horizon_years, curve_max_years)
 plotting.show(
     figure,
     path=catalog.figure_path("retention", "cif_alle"),
@@ -115,15 +113,17 @@ plotting.show(
 
 # %%
 at_horizon = {}
-for by, title in retention.GROUPINGS.items():
-    curves = retention.cumulative_incidence(doctors, by, min_cell)
+for by in model.GROUPINGS:
+    curves = model.cumulative_incidence(doctors, by, min_cell)
     catalog.save(curves, f"retention/cif_{by}")
-    at_horizon[by] = retention.incidence_at(doctors, horizon_years, by, min_cell)
-    figure = retention.plot_cif(curves, horizon_years, curve_max_years, outcomes=["h_psychiatry"])
+    at_horizon[by] = model.incidence_at(doctors, horizon_years, by, min_cell)
+    figure = figures.plot_cif(
+        curves, horizon_years, curve_max_years, outcomes=["h_psychiatry"], by=by
+    )
     plotting.show(
         figure,
         path=catalog.figure_path("retention", f"cif_{by}"),
-        alt=f"Trappekurver pr. {title.lower()}: kumuleret andel med H-forløb i "
+        alt=f"Trappekurver pr. {GROUPING_LABELS[by].lower()}: kumuleret andel med H-forløb i "
         "psykiatrien efter år siden start, med 95 %-bånd.",
     )
 
@@ -131,11 +131,13 @@ for by, title in retention.GROUPINGS.items():
 # Kumuleret andel i H-forløb i psykiatrien ved horisonten:
 
 # %%
-overall_at = retention.incidence_at(doctors, horizon_years, None, min_cell)
-display(fmt.table(retention.incidence_table(overall_at, "Gruppe")))
-for by, title in retention.GROUPINGS.items():
+overall_at = model.incidence_at(doctors, horizon_years, None, min_cell)
+display(fmt.table(tables.incidence_table(overall_at)))
+for by in model.GROUPINGS:
     catalog.save(at_horizon[by], f"retention/cif_at_horizon_{by}")
-    display(fmt.table(retention.incidence_table(at_horizon[by], title)))
+    display(fmt.table(tables.incidence_table(at_horizon[by], by)))
+# The share converting on each track, by track code, for the supply stage.
+catalog.save(at_horizon["track"], "retention/conversion_by_track")
 
 # %% [markdown]
 # ## Hvad hænger sammen med at fortsætte? (Cox-model)
@@ -146,16 +148,16 @@ for by, title in retention.GROUPINGS.items():
 # køn, alder ved start og startperiode.
 
 # %%
-cox = retention.fit_cox(doctors, min_cell)
+cox = model.fit_cox(doctors, min_cell)
 catalog.save(cox.table, "retention/cox")
-fmt.text(retention.notes_text(cox.notes))
+fmt.text(tables.notes_text(cox.notes))
 
 # %%
-fmt.table(retention.ratio_table(cox, "Hazard ratio"))
+fmt.table(tables.ratio_table(cox, "Hazard ratio"))
 
 # %%
 if len(cox.table) and cox.table["estimable"].any():
-    figure = retention.plot_forest(cox.table, "Hazard ratio for H-forløb i psykiatrien")
+    figure = figures.plot_forest(cox.table, "Hazard ratio for H-forløb i psykiatrien")
     plotting.show(
         figure,
         path=catalog.figure_path("retention", "forest_cox"),
@@ -173,14 +175,12 @@ if len(cox.table) and cox.table["estimable"].any():
 # %%
 if cox.ph_test is not None:
     catalog.save(cox.ph_test, "retention/ph_test")
-    display(fmt.table(retention.ph_table(cox.ph_test)))
-    fmt.text(retention.ph_text(cox.ph_test))
+    display(fmt.table(tables.ph_table(cox.ph_test)))
+    display(fmt.text(tables.ph_text(cox.ph_test)))
 
 # %%
 if cox.schoenfeld is not None and "combined_track" in cox.schoenfeld:
-    figure = retention.plot_schoenfeld(
-        cox.schoenfeld, "combined_track", retention.COVARIATE_LABELS["combined_track"]
-    )
+    figure = figures.plot_schoenfeld(cox.schoenfeld, "combined_track")
     plotting.show(
         figure,
         path=catalog.figure_path("retention", "schoenfeld_sammenhaengende"),
@@ -195,15 +195,15 @@ if cox.schoenfeld is not None and "combined_track" in cox.schoenfeld:
 # for horisonten. Modellen kræver ikke konstante hazard ratioer.
 
 # %%
-logistic = retention.fit_logistic(doctors, min_cell)
+logistic = model.fit_logistic(doctors, min_cell)
 catalog.save(logistic.table, "retention/logistic")
-fmt.text(retention.notes_text(logistic.notes))
+fmt.text(tables.notes_text(logistic.notes))
 
 # %%
-fmt.table(retention.ratio_table(logistic, "Odds ratio"))
+fmt.table(tables.ratio_table(logistic, "Odds ratio"))
 
 # %%
-fmt.text(retention.models_text(cox, logistic))
+fmt.text(tables.models_text(cox, logistic))
 
 # %% [markdown]
 # ## Uddannelsesstillinger: hvor mange bliver besat?
@@ -213,9 +213,9 @@ fmt.text(retention.models_text(cox, logistic))
 # år (binomial regression med regioner som faste effekter).
 
 # %%
-national_fill = retention.fill_rates(posts)
+national_fill = model.fill_rates(posts)
 catalog.save(national_fill, "retention/fill_rates")
-figure = retention.plot_fill_rates(national_fill)
+figure = figures.plot_fill_rates(national_fill)
 plotting.show(
     figure,
     path=catalog.figure_path("retention", "besaettelse"),
@@ -224,20 +224,20 @@ plotting.show(
 )
 
 # %%
-trend = retention.fill_rate_trend(posts)
+trend = model.fill_rate_trend(posts)
 catalog.save(trend, "retention/fill_rate_trend")
-fmt.table(retention.trend_table(trend))
+fmt.table(tables.trend_table(trend))
 
 # %% [markdown]
 # Besættelse pr. region over hele perioden:
 
 # %%
-regional_fill = retention.fill_rates(posts, by=("region", "post_type", "specialty"))
+regional_fill = model.fill_rates(posts, by=("region", "post_type", "specialty"))
 catalog.save(regional_fill, "retention/fill_rates_region")
-retention.fill_rate_table(regional_fill, min_cell)
+tables.fill_rate_table(regional_fill, min_cell)
 
 # %%
 catalog.save_metrics(
     "retention",
-    retention.metrics(doctors, overall_at, at_horizon["region"], cox, horizon_years),
+    model.metrics(doctors, overall_at, at_horizon["region"], cox, horizon_years),
 )

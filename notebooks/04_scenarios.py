@@ -12,76 +12,53 @@
 # til fra H-forløb, der blev påbegyndt fire år før, og fra rekrutterede udenlandske læger. Behovet
 # er vækstmodellens fremskrivning af patienterne gange basisårets antal læger pr. patient, som i
 # vækstanalysen. Alle tal kommer fra `params.yaml`; ingen håndrettelser. Beregningerne ligger i
-# `pipeline/supply.py`.
+# `pipeline/analysis/supply/`.
 
 # %% tags=["parameters"]
-# Standardværdier til interaktiv brug; `dvc repro` indsætter værdierne fra params.yaml
-# (sektionen `supply` og de dele af `growth`, der definerer underskuddet).
-scenario = "all"
-h_duration_years = 4
-i_duration_years = 1
-h_completion = 0.9
-h_completion_sd = 0.03
-new_specialist_age_band = "35-39"
-posts_reference_years = 3
-exit_estimate_from_band = "60-64"
-exit_rates_assumed = {
-    "25-29": 0.02,
-    "30-34": 0.02,
-    "35-39": 0.015,
-    "40-44": 0.015,
-    "45-49": 0.01,
-    "50-54": 0.01,
-    "55-59": 0.015,
-}
-foreign_pathway_years = 2
-foreign_completion = 0.7
-foreign_age_band = "40-44"
-simulations = 1000
-seed = 2035
-backtest_start_year = 2018
-scenarios = {
-    "baseline": {},
-    "more_h_posts": {"extra_h_posts": 20},
-    "combined_track_for_all": {"combined_track_share": 1.0},
-    "foreign_recruitment": {"foreign_per_year": 15},
-    "retain_over_65": {"exit_reduction_over_65": 0.25},
-    "all_levers": {
-        "extra_h_posts": 20,
-        "combined_track_share": 1.0,
-        "foreign_per_year": 15,
-        "exit_reduction_over_65": 0.25,
-    },
-}
-tornado = {
-    "extra_h_posts": 20,
-    "combined_track_share": 0.5,
-    "foreign_per_year": 15,
-    "exit_reduction_over_65": 0.25,
-}
-base_year = 2013
-horizon_year = 2035
-target_years = [2025, 2030, 2035]
-physician_grades = ["specialist", "trainee"]
-physician_specialties = ["psychiatry", "child_adolescent_psychiatry"]
+# Trinnets parametre fra params.yaml (sektionen `supply` og de dele af `growth`, der definerer
+# underskuddet), de samme som `dvc repro` bruger; den indsætter dem igen under denne celle.
+from pipeline.stages import stage_parameters
+
+p = stage_parameters("supply")
+scenario = p["scenario"]
+h_duration_years = p["h_duration_years"]
+i_duration_years = p["i_duration_years"]
+h_completion = p["h_completion"]
+h_completion_sd = p["h_completion_sd"]
+new_specialist_age_band = p["new_specialist_age_band"]
+posts_reference_years = p["posts_reference_years"]
+exit_estimate_from_band = p["exit_estimate_from_band"]
+exit_rates_assumed = p["exit_rates_assumed"]
+foreign_pathway_years = p["foreign_pathway_years"]
+foreign_completion = p["foreign_completion"]
+foreign_age_band = p["foreign_age_band"]
+simulations = p["simulations"]
+seed = p["seed"]
+backtest_start_year = p["backtest_start_year"]
+scenarios = p["scenarios"]
+tornado = p["tornado"]
+base_year = p["base_year"]
+horizon_year = p["horizon_year"]
+target_years = p["target_years"]
+physician_grades = p["physician_grades"]
+physician_specialties = p["physician_specialties"]
 
 # %%
-from pipeline import fmt, plotting, supply
-from pipeline.catalog import Catalog
-from pipeline.params import DEFAULTS
+from pipeline.analysis.supply import figures, model, tables
+from pipeline.data.catalog import Catalog
+from pipeline.publish import fmt, plotting
 
 plotting.setup()
 catalog = Catalog()
-params = {name: globals()[name] for name in DEFAULTS["supply"]}
-supply.check_params(params)
-tables = {
-    name: catalog.load(name) for name in ("patients", "physicians", "training_posts", "trainees")
-}
+# The values as this notebook has them (edited above, or injected by `dvc repro`).
+params = {name: globals()[name] for name in p}
+data = {name: catalog.load(name) for name in ("physicians", "training_posts", "trainees")}
+series = catalog.load("growth/series")
 projection = catalog.load("growth/projection")
-conversion = catalog.load("retention/cif_at_horizon_track")
+conversion = catalog.load("retention/conversion_by_track")
 definition = dict(base_year=base_year, grades=physician_grades, specialties=physician_specialties)
-inputs = supply.build_inputs(tables, projection, conversion, params, **definition)
-names = supply.selected_scenarios(params)
+inputs = model.build_inputs(data, series, projection, conversion, params, **definition)
+names = model.selected_scenarios(params)
 headline = names[-1] if scenario != "all" else "baseline"
 
 # %% [markdown]
@@ -90,7 +67,7 @@ headline = names[-1] if scenario != "all" else "baseline"
 # De vigtigste tal, modellen starter fra, og hvor de kommer fra:
 
 # %%
-fmt.table(supply.inputs_table(inputs))
+fmt.table(tables.inputs_table(inputs))
 
 # %% [markdown]
 # Den årlige afgang (pension, privat praksis, udlandet) er estimeret fra lægedata for de ældste
@@ -100,7 +77,7 @@ fmt.table(supply.inputs_table(inputs))
 
 # %%
 catalog.save(inputs.exit_rates, "supply/exit_rates")
-fmt.table(supply.exit_table(inputs.exit_rates))
+fmt.table(tables.exit_table(inputs.exit_rates))
 
 # %% [markdown]
 # ## Scenarierne
@@ -113,16 +90,16 @@ fmt.table(supply.exit_table(inputs.exit_rates))
 # der bliver); dem kan man ændre og køre igen.
 
 # %%
-summary, runs = supply.run_scenarios(inputs, names, horizon_year, simulations, seed)
-comparison = supply.compare(summary, runs, target_years)
+summary, runs = model.run_scenarios(inputs, names, horizon_year, simulations, seed)
+comparison = model.compare(summary, runs, target_years)
 catalog.save(summary, "supply/scenarios")
 catalog.save(comparison, "supply/comparison")
-comparison_table = supply.comparison_table(comparison, params, inputs.start_year)
+comparison_table = tables.comparison_table(comparison, params, inputs.start_year)
 catalog.save(comparison_table, "supply/comparison_table")  # shown as is in the leadership report
 fmt.table(comparison_table)
 
 # %%
-figure = supply.plot_scenarios(summary, names)
+figure = figures.plot_scenarios(summary, names)
 plotting.show(
     figure,
     path=catalog.figure_path("supply", "scenarier"),
@@ -137,12 +114,12 @@ plotting.show(
 # mængde, der står i `params.yaml: supply.tornado`?
 
 # %%
-levers = supply.tornado(inputs, tornado, max(target_years), simulations, seed, horizon_year)
+levers = model.tornado(inputs, tornado, max(target_years), simulations, seed, horizon_year)
 catalog.save(levers, "supply/tornado")
-fmt.table(supply.tornado_table(levers))
+fmt.table(tables.tornado_table(levers))
 
 # %%
-figure = supply.plot_tornado(levers)
+figure = figures.plot_tornado(levers)
 plotting.show(
     figure,
     path=catalog.figure_path("supply", "tiltag"),
@@ -151,14 +128,14 @@ plotting.show(
 )
 
 # %%
-fmt.text(supply.summary_text(comparison, levers, max(target_years)))
+fmt.text(tables.summary_text(comparison, levers, max(target_years)))
 
 # %% [markdown]
 # ## Regionerne
 
 # %%
 shown = [n for n in ("baseline", "all_levers") if n in names] or names
-figure = supply.plot_regional_gap(summary, shown, max(target_years))
+figure = figures.plot_regional_gap(summary, shown, max(target_years))
 plotting.show(
     figure,
     path=catalog.figure_path("supply", "regioner"),
@@ -167,7 +144,7 @@ plotting.show(
 )
 
 # %%
-fmt.table(supply.regional_table(summary, headline, target_years))
+fmt.table(tables.regional_table(summary, headline, target_years))
 
 # %% [markdown]
 # ## Hvor godt rammer modellen? (backtest)
@@ -178,14 +155,14 @@ fmt.table(supply.regional_table(summary, headline, target_years))
 # årene.
 
 # %%
-check = supply.backtest(
-    tables, projection, conversion, params, start_year=backtest_start_year, **definition
+check = model.backtest(
+    data, series, projection, conversion, params, start_year=backtest_start_year, **definition
 )
 catalog.save(check, "supply/backtest")
-fmt.text(supply.backtest_text(check))
+fmt.text(tables.backtest_text(check))
 
 # %%
-figure = supply.plot_backtest(check)
+figure = figures.plot_backtest(check)
 plotting.show(
     figure,
     path=catalog.figure_path("supply", "backtest"),
@@ -194,7 +171,7 @@ plotting.show(
 )
 
 # %%
-fmt.table(supply.backtest_table(check))
+fmt.table(tables.backtest_table(check))
 
 # %%
-catalog.save_metrics("supply", supply.metrics(comparison, levers, headline, check))
+catalog.save_metrics("supply", model.metrics(comparison, levers, headline, check))

@@ -4,17 +4,20 @@
 # *Rapport til ledelsen.*
 
 # %% tags=["parameters"]
-# Standardværdier til interaktiv brug; `dvc repro` indsætter værdierne fra params.yaml
-# (sektionen `report`). Denne notesbog beregner intet nyt: den viser de andre trins resultater.
-min_cell = 5
-publish_safe = True
+# Trinnets parametre fra params.yaml (sektionen `report`), de samme som `dvc repro` bruger.
+# Denne notesbog beregner intet nyt: den viser de andre trins resultater.
+from pipeline.stages import stage_parameters
+
+p = stage_parameters("report")
+min_cell = p["min_cell"]
+publish_safe = p["publish_safe"]
 
 # %%
 from IPython.display import Markdown, display
 
-from pipeline import fmt, plotting, report
-from pipeline.catalog import Catalog
-from pipeline.publish import git_commit
+from pipeline.data.catalog import Catalog
+from pipeline.publish import fmt, plotting, report
+from pipeline.publish.pages import git_commit
 
 catalog = Catalog()
 metrics = catalog.load_metrics()

@@ -76,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="danish: ';' separators, decimal commas, DD-MM-YYYY, Windows-1252",
     )
 
+    deps = sub.add_parser(
+        "deps", help="the package code each stage runs (from its imports), against dvc.yaml"
+    )
+    deps.add_argument("--write", action="store_true", help="put the derived lists into dvc.yaml")
+
     sub.add_parser("environment-yml", help="print environment.yml generated from the lock")
 
     hac = sub.add_parser(
@@ -108,28 +113,30 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    # Each command imports what it needs, so `--help` and `run` do not load pandas and friends.
     if args.command == "run":
         from pipeline.runner import run_stage
 
         run_stage(args.stage, timeout=args.timeout)
         return 0
     if args.command == "validate":
-        from pipeline.ingest import validate_dir
-        from pipeline.params import DEFAULTS, PARAMS_FILE, load_params
+        from pipeline.data.ingest import read_dataset, summary
+        from pipeline.params import DEFAULTS, PARAMS_FILE, check, load_params
 
         params = load_params(args.params) if (args.params / PARAMS_FILE).exists() else DEFAULTS
+        check(params)  # every stage's rules that need no data, before reading anything
         data = params["data"]
-        print(
-            validate_dir(
-                args.directory,
-                data["rename"],
-                contacts_tolerance=data["contacts_tolerance"],
-                duckdb_memory_limit=data["duckdb_memory_limit"],
-            )
+        dataset = read_dataset(
+            args.directory,
+            data["rename"],
+            contacts_tolerance=data["contacts_tolerance"],
+            duckdb_memory_limit=data["duckdb_memory_limit"],
         )
+        check(params, years=dataset.tables["patients"]["year"].unique().tolist())
+        print(summary(dataset, args.directory))
         return 0
     if args.command == "synth":
-        from pipeline.synth import SynthConfig, write_synthetic
+        from pipeline.data.synth import SynthConfig, write_synthetic
 
         config = SynthConfig(
             seed=args.seed,
@@ -142,13 +149,30 @@ def _dispatch(args: argparse.Namespace) -> int:
         write_synthetic(args.out, config, dialect=args.dialect)
         print(f"wrote a synthetic dataset to {args.out}")
         return 0
+    if args.command == "deps":
+        from pipeline.stages import code_deps_report, write_code_deps
+
+        if args.write:
+            changed = write_code_deps()
+            print(f"dvc.yaml: updated {', '.join(changed)}" if changed else "dvc.yaml: up to date")
+            return 0
+        problems = [
+            f"dvc.yaml: stages.{name}.deps: {what} {', '.join(files)}"
+            for name, (missing, extra) in code_deps_report().items()
+            for what, files in (("missing", missing), ("not run by the stage:", extra))
+            if files
+        ]
+        if problems:
+            raise InputError([*problems, "run `python -m pipeline deps --write` to fix dvc.yaml"])
+        print("dvc.yaml: every stage lists exactly the code it runs")
+        return 0
     if args.command == "environment-yml":
         from pipeline.environment import environment_yml
 
         sys.stdout.write(environment_yml(Path("requirements.lock")))
         return 0
     if args.command == "hac-table":
-        from pipeline.growth import newey_west_lags, simulate_hac_critical_value
+        from pipeline.analysis.growth.models import newey_west_lags, simulate_hac_critical_value
 
         print("n,lags,critical_value")
         for n in range(args.first, args.last + 1):

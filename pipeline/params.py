@@ -8,11 +8,15 @@ and is what the landing page compares against to show which values were changed.
 from __future__ import annotations
 
 import difflib
+import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from pipeline.data.contract import AGE_BANDS as BANDS
+from pipeline.data.contract import GRADES, SPECIALTIES
 from pipeline.errors import ParamError
 
 PARAMS_FILE = "params.yaml"
@@ -140,6 +144,23 @@ OPEN_MAPPINGS = {
 }
 
 
+def project_root(start: Path | str | None = None) -> Path:
+    """The project's root: the nearest directory at or above ``start`` (default: the working
+    directory) holding ``dvc.yaml`` and ``params.yaml``.
+
+    JupyterLab starts a notebook's kernel in the notebook's folder (``notebooks/``) while
+    ``dvc repro`` runs from the root; resolving paths from here makes both read the same files.
+    """
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "dvc.yaml").is_file() and (folder / "params.yaml").is_file():
+            return folder
+    raise FileNotFoundError(
+        f"{here}: not inside the project (no dvc.yaml and params.yaml here or above); "
+        "start Python or JupyterLab inside the project"
+    )
+
+
 def load_params(root: Path | str = ".") -> dict[str, dict[str, Any]]:
     """Read ``params.yaml`` under ``root`` and check it against ``DEFAULTS``.
 
@@ -229,3 +250,224 @@ def _type_name(value: Any) -> str:
         list: "a list",
         dict: "a mapping",
     }.get(type(value), type(value).__name__)
+
+
+# --------------------------------------------------------------------------------------------
+# The rules of every section, checked before any stage starts
+# --------------------------------------------------------------------------------------------
+# The analyses implement exactly these choices (tests keep them in step).
+GROWTH_MODELS = ("average_growth", "log_linear", "count_glm", "ets")
+ETS_MIN_YEARS = 10  # statsmodels' heuristic initialisation needs ten observations
+LEVERS = ("extra_h_posts", "combined_track_share", "foreign_per_year", "exit_reduction_over_65")
+MIN_CELL_FLOOR = 3  # Danish statistics practice: never publish counts of one or two persons
+MEMORY = re.compile(r"\d+(\.\d+)?\s*([KMGT]i?B)", re.IGNORECASE)  # DuckDB's memory_limit syntax
+
+
+def check(params: dict[str, dict[str, Any]], years: Sequence[int] | None = None) -> None:
+    """Every rule of every section, one line per problem (``params.yaml: key: ...``).
+
+    The runner calls this before a stage's kernel starts, and ``validate`` with the data's
+    ``years``, so a bad supply value stops the pipeline before ingest has run.
+
+    Raises
+    ------
+    ParamError
+        With every problem found.
+    """
+    problems = (
+        _data_rules(params["data"])
+        + _growth_rules(params["growth"], years)
+        + _retention_rules(params["retention"])
+        + _supply_rules(params["supply"])
+        + _report_rules(params["report"])
+    )
+    if problems:
+        raise ParamError(problems)
+
+
+def _data_rules(params: dict[str, Any]) -> list[str]:
+    problems = []
+    if params["contacts_tolerance"] < 0:
+        problems.append(
+            f"params.yaml: data.contacts_tolerance: {params['contacts_tolerance']} is negative; "
+            "give the allowed relative difference, 0 for exact agreement (e.g. 0.01 for 1 %)"
+        )
+    if not re.fullmatch(
+        r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", params["duckdb_memory_limit"]
+    ):
+        problems.append(
+            f"params.yaml: data.duckdb_memory_limit: {params['duckdb_memory_limit']!r} is not an "
+            "amount of memory; write e.g. 3GB or 500MB"
+        )
+    return problems
+
+
+def _report_rules(params: dict[str, Any]) -> list[str]:
+    if params["min_cell"] < MIN_CELL_FLOOR:
+        return [
+            f"params.yaml: report.min_cell: {params['min_cell']} would publish counts of fewer "
+            f"than {MIN_CELL_FLOOR} persons; use a whole number of at least {MIN_CELL_FLOOR} "
+            "(default 5)"
+        ]
+    return []
+
+
+def _growth_rules(params: dict[str, Any], years: Sequence[int] | None) -> list[str]:
+    """The growth section; with ``years`` (the years in the data) also the rules that need the
+    data."""
+    problems: list[str] = []
+
+    def bad(key: str, text: str) -> None:
+        problems.append(f"params.yaml: growth.{key}: {text}")
+
+    unknown = [m for m in params["models"] if m not in GROWTH_MODELS]
+    if unknown or not params["models"]:
+        bad(
+            "models",
+            f"unknown model {', '.join(map(repr, unknown)) or '(none given)'}; "
+            f"choose from {', '.join(GROWTH_MODELS)}",
+        )
+    if params["projection_model"] != "auto" and params["projection_model"] not in params["models"]:
+        bad(
+            "projection_model",
+            f"{params['projection_model']!r} is not 'auto' nor one of the "
+            f"models ({', '.join(params['models'])})",
+        )
+    for year in params["target_years"]:
+        if not params["base_year"] <= year <= params["horizon_year"]:
+            bad(
+                "target_years",
+                f"{year} is not between base_year {params['base_year']} and "
+                f"horizon_year {params['horizon_year']}",
+            )
+    if params["seed_k_years"] < 2:
+        bad("seed_k_years", f"{params['seed_k_years']} must be at least 2")
+    min_years = ETS_MIN_YEARS if "ets" in params["models"] else 3
+    if params["backtest_min_years"] < min_years:
+        bad(
+            "backtest_min_years",
+            f"{params['backtest_min_years']} is below {min_years}"
+            + (" (ETS needs ten years to start)" if min_years == ETS_MIN_YEARS else ""),
+        )
+    if params["backtest_max_horizon"] < 1:
+        bad("backtest_max_horizon", "must be at least 1")
+    if not 0 < params["min_coverage_95"] <= 1:
+        bad("min_coverage_95", "must be a share between 0 and 1")
+    for key, codes in (
+        ("physician_grades", GRADES),
+        ("physician_specialties", SPECIALTIES),
+    ):
+        wrong = [v for v in params[key] if v not in codes]
+        if wrong or not params[key]:
+            bad(key, f"use one or more of {', '.join(codes)}")
+    if params["simulations"] < 1000:
+        bad("simulations", "use at least 1000 draws for stable interval ends")
+    if "ets" in params["models"] and params["ets_bootstrap"] < 50:
+        bad("ets_bootstrap", "use at least 50 bootstrap refits")
+    if params["ets_bootstrap_scope"] not in ("national", "all"):
+        bad("ets_bootstrap_scope", "use 'national' or 'all'")
+    if years is not None and len(years):
+        first, last = min(years), max(years)
+        fit_from = max(params["fit_from_year"], first)
+        n_fit = last - fit_from + 1
+        if not first <= params["base_year"] <= last:
+            bad("base_year", f"{params['base_year']} is outside the data ({first}–{last})")
+        if params["horizon_year"] <= last:
+            bad("horizon_year", f"{params['horizon_year']} is not after the last data year {last}")
+        if params["seed_k_years"] >= n_fit:
+            bad(
+                "seed_k_years",
+                f"{params['seed_k_years']} must be less than the {n_fit} years in the fit window",
+            )
+        if n_fit < params["backtest_min_years"] + 1:
+            bad(
+                "fit_from_year",
+                f"the fit window {fit_from}–{last} has {n_fit} years; the backtest "
+                f"needs at least backtest_min_years + 1 = "
+                f"{params['backtest_min_years'] + 1}",
+            )
+    return problems
+
+
+def _retention_rules(params: dict[str, Any]) -> list[str]:
+    problems = []
+    if not 0 < params["horizon_years"] <= 15:
+        problems.append("params.yaml: retention.horizon_years: must be between 0 and 15 years")
+    periods = params["cohort_periods"]
+    if not periods or sorted(periods) != list(periods) or len(set(periods)) != len(periods):
+        problems.append(
+            "params.yaml: retention.cohort_periods: give the first year of each period in "
+            "increasing order, e.g. [2010, 2015, 2020]"
+        )
+    if params["curve_max_years"] < params["horizon_years"]:
+        problems.append("params.yaml: retention.curve_max_years: must be at least horizon_years")
+    return problems
+
+
+def _supply_rules(params: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+
+    def bad(key: str, text: str) -> None:
+        problems.append(f"params.yaml: supply.{key}: {text}")
+
+    scenarios = params["scenarios"]
+    if "baseline" not in scenarios:
+        bad("scenarios", "a scenario called 'baseline' is needed to compare against")
+    for name, overrides in scenarios.items():
+        if not isinstance(overrides, dict):
+            bad(
+                f"scenarios.{name}",
+                "give the levers it changes as a mapping, e.g. {extra_h_posts: 20}",
+            )
+            continue
+        for lever, value in overrides.items():
+            _check_lever(f"scenarios.{name}.{lever}", lever, value, bad)
+    if params["scenario"] != "all" and params["scenario"] not in scenarios:
+        bad(
+            "scenario",
+            f"{params['scenario']!r} is not 'all' nor a scenario ({', '.join(scenarios)})",
+        )
+    for lever, value in params["tornado"].items():
+        _check_lever(f"tornado.{lever}", lever, value, bad)
+    for key in ("h_completion", "foreign_completion"):
+        if not 0 < params[key] <= 1:
+            bad(key, f"{params[key]} is a probability and must be between 0 and 1")
+    if not 0 <= params["h_completion_sd"] < 0.5:
+        bad("h_completion_sd", "must be between 0 and 0.5")
+    for key in ("h_duration_years", "foreign_pathway_years", "posts_reference_years"):
+        if params[key] < 1:
+            bad(key, "must be at least 1 year")
+    for key in ("new_specialist_age_band", "foreign_age_band", "exit_estimate_from_band"):
+        if params[key] not in BANDS:
+            bad(key, f"{params[key]!r} is not an age band ({', '.join(BANDS)})")
+    for band, rate in params["exit_rates_assumed"].items():
+        if band not in BANDS:
+            bad(f"exit_rates_assumed.{band}", f"not an age band ({', '.join(BANDS)})")
+        elif not 0 <= rate < 1:
+            bad(f"exit_rates_assumed.{band}", f"{rate} is a yearly probability: 0 to 1")
+    if params["exit_estimate_from_band"] in BANDS:
+        first = BANDS.index(params["exit_estimate_from_band"])
+        missing = [b for b in BANDS[:first] if b not in params["exit_rates_assumed"]]
+        if missing:
+            bad(
+                "exit_rates_assumed",
+                f"give rates for {', '.join(missing)} (bands below "
+                "exit_estimate_from_band are not estimated)",
+            )
+    if params["simulations"] < 100:
+        bad("simulations", "use at least 100 draws")
+    return problems
+
+
+def _check_lever(key: str, lever: str, value: Any, bad) -> None:
+    if lever not in LEVERS:
+        bad(key, f"unknown lever; use one of {', '.join(LEVERS)}")
+        return
+    if lever == "combined_track_share" and value is None:
+        return
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        bad(key, f"{value!r} is not a number")
+    elif lever in ("extra_h_posts", "foreign_per_year") and value < 0:
+        bad(key, f"{value} is negative; posts and recruits cannot be fewer than none")
+    elif lever in ("combined_track_share", "exit_reduction_over_65") and not 0 <= value <= 1:
+        bad(key, f"{value} is a share and must be between 0 and 1")

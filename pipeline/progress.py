@@ -4,10 +4,13 @@ Inside a stage's kernel the runner first runs ``enable()``: the pipeline's log m
 to the notebook's stderr stream, which papermill prints as the stage runs, each line starting
 with ``progress: ``. When the pages are exported those lines (and the setup cell) are removed,
 so anything else on stderr, such as a warning, still reaches the safety check.
+
+nbformat is imported inside ``setup_cell``: the kernel's ``enable`` does not need it.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import sys
 from typing import Any
@@ -38,8 +41,6 @@ def setup_cell() -> Any:
 
 def strip(nb: Any) -> Any:
     """A copy of ``nb`` without the setup cell and without progress lines in stderr outputs."""
-    import copy
-
     nb = copy.deepcopy(nb)
     nb.cells = [c for c in nb.cells if SETUP_TAG not in c.get("metadata", {}).get("tags", [])]
     for cell in nb.cells:

@@ -9,98 +9,42 @@
 then executes the notebook with papermill under the project kernel and writes the executed copy to
 ``reports/executed/``. A stage may also have a step that runs after its notebook (the report
 stage publishes the HTML pages).
+
+papermill, jupytext and jupyter_client are imported inside the functions that execute: `--help`
+and parameter checks stay quick.
 """
 
 from __future__ import annotations
 
+import importlib
+import json
 import logging
 import os
 import re
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from pipeline.errors import InputError, ParamError, StageError
-from pipeline.params import load_params
+from pipeline.errors import InputError, StageError
+from pipeline.params import check, load_params
+from pipeline.progress import setup_cell
+from pipeline.stages import (
+    AFTER_NOTEBOOK,
+    StageSpec,
+    code_deps,
+    is_code,
+    load_stages,
+    notebook_parameters,
+)
 
 log = logging.getLogger(__name__)
 
 KERNEL_NAME = "laegedaekning"
 DEFAULT_TIMEOUT = 1800  # seconds per cell; register-sized inputs take minutes, not hours
-EXECUTED_DIR = Path("reports/executed")
 # Exceptions raised inside a notebook that mean "fix your input", not "bug".
 INPUT_ERRORS = {"InputError", "ParamError"}
-
-
-@dataclass(frozen=True)
-class StageSpec:
-    """A stage as ``dvc.yaml`` declares it."""
-
-    name: str
-    notebook: Path | None
-    params: tuple[str, ...]
-    outs: tuple[Path, ...]
-
-    @property
-    def executed_notebook(self) -> Path | None:
-        return None if self.notebook is None else EXECUTED_DIR / f"{self.notebook.stem}.ipynb"
-
-
-def load_stages(
-    root: Path | str = ".", params: dict[str, Any] | None = None
-) -> dict[str, StageSpec]:
-    """All stages of ``dvc.yaml``, with ``${...}`` references resolved from ``params`` (by
-    default read from params.yaml)."""
-    root = Path(root)
-    document = yaml.safe_load((root / "dvc.yaml").read_text(encoding="utf-8"))
-    params = load_params(root) if params is None else params
-    stages = {}
-    for name, stage in document.get("stages", {}).items():
-        deps = [_resolve(_entry_path(d), params) for d in stage.get("deps", [])]
-        notebooks = [Path(d) for d in deps if d.startswith("notebooks/") and d.endswith(".py")]
-        if len(notebooks) > 1:
-            raise ParamError(f"dvc.yaml: stages.{name}: more than one notebook in deps")
-        outs = [
-            Path(_resolve(_entry_path(o), params))
-            for kind in ("outs", "metrics", "plots")
-            for o in stage.get(kind, [])
-        ]
-        stage_params = []
-        for entry in stage.get("params", []):
-            if isinstance(entry, dict):  # {other_file.yaml: [keys]} is not used here
-                raise ParamError(f"dvc.yaml: stages.{name}: params must come from params.yaml")
-            stage_params.append(str(entry))
-        stages[name] = StageSpec(
-            name, notebooks[0] if notebooks else None, tuple(stage_params), tuple(outs)
-        )
-    return stages
-
-
-def notebook_parameters(spec: StageSpec, params: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The papermill parameters of a stage: each declared key under its own (last) name.
-
-    A stage declaring the section ``growth`` gets every key of that section; one declaring
-    ``report.min_cell`` gets ``min_cell``.
-    """
-    out: dict[str, Any] = {}
-    for entry in spec.params:
-        section, _, key = entry.partition(".")
-        if section not in params:
-            raise ParamError(f"dvc.yaml: stages.{spec.name}: unknown params section {section!r}")
-        values = params[section] if not key else {key.split(".")[-1]: _lookup(params, entry)}
-        for name, value in values.items():
-            if name in out and out[name] != value:
-                raise ParamError(
-                    f"dvc.yaml: stages.{spec.name}: two parameters are both called {name!r}"
-                )
-            out[name] = value
-    return out
 
 
 def _skip_iri_grammar() -> None:
@@ -132,16 +76,41 @@ def run_stage(name: str, root: Path | str = ".", timeout: int | None = None) -> 
     if name not in stages:
         raise InputError(f"dvc.yaml: no stage called {name!r}; stages: {', '.join(stages)}")
     spec = stages[name]
+    check_code_deps(spec, root)
+    # Every rule of every section before any kernel starts; the rules that need the data's
+    # years once ingest has described the data.
+    check(params, years=None if name == "ingest" else _data_years(root))
     parameters = notebook_parameters(spec, params)
     try:
         if spec.notebook is not None:
             _execute(spec, root, parameters, timeout or DEFAULT_TIMEOUT)
-        after = AFTER_NOTEBOOK.get(name)
-        if after is not None:
-            after(root, params)
+        if name in AFTER_NOTEBOOK:
+            module, function = AFTER_NOTEBOOK[name]
+            getattr(importlib.import_module(module), function)(root, params)
     except BaseException:
         _remove_outputs(spec, root)
         raise
+
+
+def _data_years(root: Path) -> list[int] | None:
+    """The years of patient data, from what ingest recorded (None before ingest has run)."""
+    info = root / "data" / "processed" / "dataset.json"
+    if not info.exists():
+        return None
+    first, last = json.loads(info.read_text(encoding="utf-8"))["years"]["patients"]
+    return list(range(first, last + 1))
+
+
+def check_code_deps(spec: StageSpec, root: Path) -> None:
+    """Refuse to run a stage whose ``dvc.yaml`` entry misses code it runs: DVC would otherwise
+    serve its old results after that code changed."""
+    declared = {d for d in spec.deps if is_code(d)}
+    missing = [d for d in code_deps(spec, root) if d not in declared]
+    if missing:
+        raise InputError(
+            f"dvc.yaml: stages.{spec.name}.deps: missing {', '.join(missing)}, which the stage "
+            "runs; update the list with `python -m pipeline deps --write`"
+        )
 
 
 def _execute(spec: StageSpec, root: Path, parameters: dict[str, Any], timeout: int) -> None:
@@ -149,8 +118,6 @@ def _execute(spec: StageSpec, root: Path, parameters: dict[str, Any], timeout: i
     import papermill
 
     assert spec.notebook is not None and spec.executed_notebook is not None
-    from pipeline.progress import setup_cell
-
     notebook = jupytext.read(root / spec.notebook)
     _check_parameters_cell(notebook, spec, parameters)
     notebook.cells.insert(0, setup_cell())
@@ -238,30 +205,3 @@ def _remove_outputs(spec: StageSpec, root: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
-
-
-def _entry_path(entry: str | dict[str, Any]) -> str:
-    return entry if isinstance(entry, str) else next(iter(entry))
-
-
-def _lookup(params: dict[str, Any], dotted: str) -> Any:
-    value: Any = params
-    for part in dotted.split("."):
-        if not isinstance(value, dict) or part not in value:
-            raise ParamError(f"params.yaml: {dotted}: not found (dvc.yaml refers to it)")
-        value = value[part]
-    return value
-
-
-def _resolve(text: str, params: dict[str, Any]) -> str:
-    return re.sub(r"\$\{([^}]+)\}", lambda m: str(_lookup(params, m.group(1).strip())), text)
-
-
-def _publish(root: Path, params: dict[str, Any]) -> None:
-    from pipeline.publish import publish
-
-    publish(root, params)
-
-
-# Steps that run after a stage's notebook (or instead of one).
-AFTER_NOTEBOOK: dict[str, Callable[[Path, dict[str, Any]], None]] = {"report": _publish}

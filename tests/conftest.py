@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.synth import SynthConfig, write_synthetic
+from pipeline.data.synth import SynthConfig, write_synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "raw" / "demo"
@@ -33,7 +33,7 @@ def small_dataset(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def demo_tables() -> dict:
     """The committed demo data, read and validated once (tests must not change the tables)."""
-    from pipeline.ingest import read_dataset
+    from pipeline.data.ingest import read_dataset
 
     return read_dataset(DEMO).tables
 

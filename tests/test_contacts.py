@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from conftest import SMALL
 
-from pipeline import contacts
+from pipeline.data import contacts
+from pipeline.data.ingest import read_dataset
+from pipeline.data.synth import write_synthetic
 from pipeline.errors import InputError
-from pipeline.ingest import read_dataset
-from pipeline.synth import write_synthetic
 
 
 def random_contacts(rng, n=5000) -> pd.DataFrame:

@@ -8,8 +8,8 @@ import re
 import pandas as pd
 from conftest import ROOT
 
-from pipeline import contract
-from pipeline.ingest import validate_table
+from pipeline.data import contract
+from pipeline.data.ingest import validate_table
 
 DOC = (ROOT / "docs" / "data-contract.md").read_text(encoding="utf-8")
 

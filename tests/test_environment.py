@@ -34,7 +34,7 @@ def test_lock_pins_every_direct_dependency_exactly_with_hashes():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     direct = project["dependencies"] + project["optional-dependencies"]["dev"]
     for requirement in direct:
-        name = re.match(r"[A-Za-z0-9_.\-]+", requirement).group(0).lower().replace("_", "-")
+        name = re.sub(r"[-_.]+", "-", re.match(r"[A-Za-z0-9_.\-]+", requirement).group(0).lower())
         assert name in pins, f"{name} is not in requirements.lock: run `make lock`"
     text = LOCK.read_text()
     assert all("==" in p for p in locked_requirements(LOCK))

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import math
-import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import ROOT
 
-from pipeline import growth
+from pipeline.analysis.growth import gap, models, series, tables
+from pipeline.analysis.growth.models import GrowthResult, fit_growth
+from pipeline.data.contract import GEOGRAPHIES
 from pipeline.errors import ParamError
-from pipeline.growth import GrowthResult, fit_growth
-from pipeline.params import DEFAULTS
+from pipeline.params import DEFAULTS, check
 
 YEARS = np.arange(2010, 2026)  # sixteen years, as in the demo data
 
@@ -84,7 +83,7 @@ def test_log_linear_matches_an_independent_least_squares_fit():
 
 def test_forecast_intervals_nest_and_widen():
     values = trend_stationary(np.random.default_rng(3), 0.03)
-    for model in growth.MODELS:
+    for model in models.MODELS:
         fc = fit_growth(values, model).forecast([2026, 2030, 2035])
         assert (fc["lo95"] < fc["lo80"]).all() and (fc["lo80"] < fc["forecast"]).all()
         assert (fc["forecast"] < fc["hi80"]).all() and (fc["hi80"] < fc["hi95"]).all()
@@ -116,7 +115,7 @@ def exact_series(growth_rate=0.05) -> pd.DataFrame:
 
 def test_backtest_on_a_series_with_a_known_answer():
     """Exact 5 % growth: trend models forecast it perfectly at every origin and horizon."""
-    results = growth.backtest(
+    results = models.backtest(
         exact_series(),
         ["average_growth", "log_linear"],
         min_years=10,
@@ -129,14 +128,14 @@ def test_backtest_on_a_series_with_a_known_answer():
     assert (results["year"] == results["origin"] + results["horizon"]).all()
     assert results["origin"].min() == 2019 and results["year"].max() == 2025
     assert results["ape"].max() < 1e-9
-    scores = growth.backtest_scores(results)
+    scores = models.backtest_scores(results)
     assert scores["mape"].max() < 1e-7
 
 
 def test_backtest_never_sees_the_future():
     series = exact_series()
     series.loc[series["year"] == 2025, "value"] *= 10  # a shock in the last year
-    results = growth.backtest(series, ["log_linear"], min_years=10, max_horizon=5, k=3, damped=True)
+    results = models.backtest(series, ["log_linear"], min_years=10, max_horizon=5, k=3, damped=True)
     before_shock = results[results["year"] < 2025]
     assert before_shock["ape"].max() < 1e-9
     hit = results[results["year"] == 2025]
@@ -152,7 +151,7 @@ def test_scores_are_the_plain_averages():
             "covered95": [True, True, False, True],
         }
     )
-    scores = growth.backtest_scores(frame).set_index("model")
+    scores = models.backtest_scores(frame).set_index("model")
     assert scores.loc["a", "mape"] == pytest.approx(20.0)
     assert scores.loc["b", "coverage80"] == 1.0 and scores.loc["b", "coverage95"] == 0.5
 
@@ -167,12 +166,14 @@ def test_model_choice_follows_the_evidence():
             "forecasts": [10, 10, 10],
         }
     )
-    model, reason = growth.choose_model(scores, "auto", 0.8)
+    model = models.choose_model(scores, "auto", 0.8)
     assert model == "log_linear"  # best error among those whose intervals cover often enough
-    assert "Eksponentiel udglatning (ETS) dækkede for sjældent" in reason
-    assert growth.choose_model(scores, "ets", 0.8)[0] == "ets"
-    model, reason = growth.choose_model(scores, "auto", 0.99)
-    assert model == "average_growth" and "Ingen model" in reason
+    assert "Eksponentiel udglatning (ETS) dækkede for sjældent" in tables.choice_text(
+        scores, "auto", 0.8
+    )
+    assert models.choose_model(scores, "ets", 0.8) == "ets"
+    assert models.choose_model(scores, "auto", 0.99) == "average_growth"
+    assert "Ingen model" in tables.choice_text(scores, "auto", 0.99)
 
 
 # --- the gap -----------------------------------------------------------------------------------
@@ -202,14 +203,12 @@ def gap_series() -> pd.DataFrame:
                 }
             )
     out = pd.DataFrame(rows)
-    out["geography"] = pd.Categorical(out["geography"], growth.GEOGRAPHIES)
+    out["geography"] = pd.Categorical(out["geography"], GEOGRAPHIES)
     return out
 
 
 def test_gap_from_data_is_the_closed_form():
-    gaps = growth.gap(
-        gap_series(), {}, base_year=2013, target_years=[2025], simulations=1000, seed=1
-    )
+    gaps = gap.gap(gap_series(), {}, base_year=2013, target_years=[2025], simulations=1000, seed=1)
     row = gaps.iloc[0]
     assert row["needed"] == pytest.approx(100 * 1500 / 1000)
     assert row["gap"] == pytest.approx(150 - 110) and row["observed"]
@@ -220,7 +219,7 @@ def test_gap_interval_propagates_both_projections_by_simulation():
         ("patients", "Danmark", "total"): stub(math.log(2000), 0.10),
         ("physicians", "Danmark", "total"): stub(math.log(120), 0.0),
     }
-    row = growth.gap(
+    row = gap.gap(
         gap_series(), fits, base_year=2013, target_years=[2030], simulations=200_000, seed=3
     ).iloc[0]
     ratio = 100 / 1000
@@ -230,7 +229,7 @@ def test_gap_interval_propagates_both_projections_by_simulation():
     assert row["gap"] == pytest.approx(ratio * 2000 - 120)
 
     fits[("physicians", "Danmark", "total")] = stub(math.log(120), 0.10)
-    row = growth.gap(
+    row = gap.gap(
         gap_series(), fits, base_year=2013, target_years=[2030], simulations=200_000, seed=3
     ).iloc[0]
     endpoints = (
@@ -248,8 +247,8 @@ def test_a_years_gap_interval_does_not_depend_on_the_other_years_asked_for():
         ("physicians", "Danmark", "total"): stub(math.log(120), 0.05),
     }
     kwargs = {"base_year": 2013, "simulations": 2000, "seed": 7}
-    alone = growth.gap(gap_series(), fits, target_years=[2030], **kwargs).iloc[0]
-    path = growth.gap(gap_series(), fits, target_years=range(2025, 2036), **kwargs)
+    alone = gap.gap(gap_series(), fits, target_years=[2030], **kwargs).iloc[0]
+    path = gap.gap(gap_series(), fits, target_years=range(2025, 2036), **kwargs)
     in_path = path[path["year"] == 2030].iloc[0]
     assert (alone["pi_low"], alone["pi_high"]) == (in_path["pi_low"], in_path["pi_high"])
 
@@ -257,9 +256,9 @@ def test_a_years_gap_interval_does_not_depend_on_the_other_years_asked_for():
 def test_the_papers_claim_reproduced():
     """2 % and 0.6 % a year from the paper's base (2013 = 100) with the published specialist
     stock (977 + 259 in 2020) give a 2022 gap above 100."""
-    assert growth.seed_gap(977 + 259, 0.02, 0.006, 2022 - 2013) > 100
+    assert gap.seed_gap(977 + 259, 0.02, 0.006, 2022 - 2013) > 100
     reference = pd.read_csv(ROOT / "data" / "reference" / "published_figures.csv")
-    claim = growth.seed_comparison(
+    claim = gap.seed_comparison(
         pd.DataFrame(columns=["measure", "geography", "group", "year", "value"]),
         reference,
         base_year=2013,
@@ -273,7 +272,7 @@ def test_the_papers_claim_reproduced():
 # --- series and parameters ---------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def demo_series(demo_tables):
-    return growth.build_series(
+    return series.build_series(
         demo_tables, ["specialist", "trainee"], ["psychiatry", "child_adolescent_psychiatry"]
     )
 
@@ -282,19 +281,19 @@ def test_series_add_up(demo_series):
     s = demo_series.set_index(["measure", "geography", "group", "year"])["value"]
     for measure in ("patients", "physicians"):
         national = s.loc[measure, "Danmark", "total"]
-        regions = sum(s.loc[measure, r, "total"] for r in growth.GEOGRAPHIES[1:])
+        regions = sum(s.loc[measure, r, "total"] for r in GEOGRAPHIES[1:])
         parts = s.loc[measure, "Danmark", "adult"] + s.loc[measure, "Danmark", "child_adolescent"]
         pd.testing.assert_series_equal(national, regions, check_names=False)
         pd.testing.assert_series_equal(national, parts, check_names=False)
 
 
 def test_index_is_100_in_the_base_year(demo_series):
-    index = growth.index_series(demo_series, 2013)
+    index = series.index_series(demo_series, 2013)
     assert np.allclose(index.loc[index["year"] == 2013, "index"], 100)
 
 
 def test_modelled_series_are_every_national_group_and_regional_totals(demo_series):
-    keys = growth.modelled_series(demo_series).groupby(growth.SERIES_KEYS, observed=True).ngroups
+    keys = series.modelled_series(demo_series).groupby(models.SERIES_KEYS, observed=True).ngroups
     assert keys == 2 * (3 + 5)
 
 
@@ -313,21 +312,14 @@ def test_modelled_series_are_every_national_group_and_regional_totals(demo_serie
 def test_bad_params_fail_clearly(change, message):
     params = {**DEFAULTS["growth"], **change}
     with pytest.raises(ParamError) as info:
-        growth.check_params(params, range(2010, 2026))
+        check({**DEFAULTS, "growth": params}, list(range(2010, 2026)))
     assert any(message in line for line in info.value.problems), info.value.problems
-
-
-def test_notebook_checks_params_before_fitting():
-    source = Path(ROOT / "notebooks" / "02_growth.py").read_text()
-    check = source.index("growth.check_params(")
-    fits = [m.start() for m in re.finditer(r"growth\.(growth_rates|backtest|project)\(", source)]
-    assert fits and check < min(fits)
 
 
 def test_hac_table_matches_a_fresh_simulation():
     """The shipped small-sample critical value for 16 years is what simulation gives (within
     Monte Carlo error of 4,000 replicates), and far above the t quantile it replaces."""
-    fresh = growth.simulate_hac_critical_value(16, replicates=4000, seed=99)
-    assert growth.hac_critical_value(16) == pytest.approx(fresh, abs=0.15)
-    assert growth.hac_critical_value(16) > 2.5 > 2.145  # t(14) would be 2.145
-    assert growth.hac_critical_value(500) == pytest.approx(1.96, abs=0.1)
+    fresh = models.simulate_hac_critical_value(16, replicates=4000, seed=99)
+    assert models.hac_critical_value(16) == pytest.approx(fresh, abs=0.15)
+    assert models.hac_critical_value(16) > 2.5 > 2.145  # t(14) would be 2.145
+    assert models.hac_critical_value(500) == pytest.approx(1.96, abs=0.1)

@@ -145,6 +145,31 @@ def test_saving_a_notebook_in_jupyterlab_keeps_stages_fresh(project):
     assert json.loads(status.stdout) == {}, status.stdout
 
 
+def test_notebooks_run_in_a_kernel_started_in_the_notebooks_folder(project):
+    """As in JupyterLab: each notebook, unchanged, runs top to bottom in the project kernel
+    with notebooks/ as its working directory, on the stages' results; and running it writes
+    the same results, so no stage becomes stale."""
+    import jupytext
+    from nbclient import NotebookClient
+
+    for path in sorted((project / "notebooks").glob("*.py")):
+        nb = jupytext.read(path)
+        NotebookClient(
+            nb,
+            kernel_name="laegedaekning",
+            timeout=600,
+            resources={"metadata": {"path": str(project / "notebooks")}},
+        ).execute()
+        errors = [
+            out
+            for cell in nb.cells
+            for out in cell.get("outputs", [])
+            if out.get("output_type") == "error"
+        ]
+        assert errors == [], path.name
+    assert json.loads(dvc("status", "--json", cwd=project).stdout) == {}
+
+
 def test_changing_a_parameter_marks_only_its_stages(project):
     params_file = project / "params.yaml"
     original = params_file.read_text()

@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from pipeline import fmt
-from pipeline.ingest import read_dataset, write_processed
+from pipeline.data.ingest import read_dataset, write_processed
 from pipeline.params import load_params
-from pipeline.publish import PublishError, export_html, publish
-from pipeline.safety import check_page
+from pipeline.publish import fmt
+from pipeline.publish.pages import PublishError, export_html, publish
+from pipeline.publish.safety import check_page
 
 
 def test_danish_formatting():

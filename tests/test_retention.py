@@ -8,8 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import contract, retention
+from pipeline.analysis.retention import model as retention
+from pipeline.analysis.retention import tables as retention_tables
+from pipeline.data import contract
 from pipeline.errors import ParamError
+from pipeline.params import DEFAULTS, check
 
 EXTRACT = pd.Timestamp("2026-03-31")
 H_PSYCH, H_OTHER, EXIT = 0.45, 0.06, 0.12  # cause-specific hazards per year
@@ -291,10 +294,12 @@ def test_no_events_at_all():
     df["h_specialty"] = None
     doctors = prepare(df)
     cox = retention.fit_cox(doctors)
-    assert cox.table.empty and "kan ikke estimeres" in cox.notes[-1]
+    assert cox.table.empty and "kan ikke estimeres" in retention_tables.note_text(cox.notes[-1])
     assert retention.incidence_at(doctors, 3).iloc[0]["cif"] == 0
     assert (retention.cumulative_incidence(doctors)["cif"] == 0).all()
-    assert "kan ikke estimeres" in retention.fit_logistic(doctors).notes[0]
+    assert "kan ikke estimeres" in retention_tables.notes_text(
+        retention.fit_logistic(doctors).notes
+    )
 
 
 def test_everyone_censored_before_the_horizon():
@@ -311,7 +316,7 @@ def test_everyone_censored_before_the_horizon():
 def test_one_region_only():
     doctors = prepare(simulate_trainees(np.random.default_rng(1), regions=["Sjælland"]))
     cox = retention.fit_cox(doctors)
-    assert any("Region er udeladt" in note for note in cox.notes)
+    assert "Region er udeladt" in retention_tables.notes_text(cox.notes)
     assert cox.ratio("combined_track") is not None
 
 
@@ -319,8 +324,10 @@ def test_everyone_on_the_combined_track():
     doctors = prepare(simulate_trainees(np.random.default_rng(1), p_combined=1.0))
     cox = retention.fit_cox(doctors, 5)
     assert cox.ratio("combined_track") is None
-    assert any("sammenhængende forløb kan ikke estimeres" in note for note in cox.notes)
-    assert "kan ikke estimeres" in retention.models_text(cox, retention.fit_logistic(doctors, 5))
+    assert "sammenhængende forløb kan ikke estimeres" in retention_tables.notes_text(cox.notes)
+    assert "kan ikke estimeres" in retention_tables.models_text(
+        cox, retention.fit_logistic(doctors, 5)
+    )
     metrics = retention.metrics(doctors, retention.incidence_at(doctors, 3), pd.DataFrame(), cox, 3)
     assert metrics["hr_combined_track"] is None
 
@@ -350,8 +357,20 @@ def test_fill_rate_trend_recovers_a_known_trend():
 
 def test_bad_params():
     with pytest.raises(ParamError, match="cohort_periods"):
-        retention.check_params(
-            {"horizon_years": 3, "cohort_periods": [2015, 2010], "curve_max_years": 8}
+        check(
+            {
+                **DEFAULTS,
+                "retention": {
+                    "horizon_years": 3,
+                    "cohort_periods": [2015, 2010],
+                    "curve_max_years": 8,
+                },
+            }
         )
     with pytest.raises(ParamError, match="horizon_years"):
-        retention.check_params({"horizon_years": 0, "cohort_periods": [2010], "curve_max_years": 8})
+        check(
+            {
+                **DEFAULTS,
+                "retention": {"horizon_years": 0, "cohort_periods": [2010], "curve_max_years": 8},
+            }
+        )

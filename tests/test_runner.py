@@ -11,8 +11,9 @@ import yaml
 from conftest import ROOT, run_cli, set_cell
 
 from pipeline.errors import InputError, StageError
-from pipeline.params import DEFAULTS, OPEN_MAPPINGS, load_params
-from pipeline.runner import _check_parameters_cell, load_stages, notebook_parameters, run_stage
+from pipeline.params import OPEN_MAPPINGS, load_params
+from pipeline.runner import _check_parameters_cell, run_stage
+from pipeline.stages import load_stages, notebook_parameters
 
 
 def make_project(tmp_path: Path, raw_dir: Path | None = None) -> Path:
@@ -59,19 +60,22 @@ def test_every_notebook_parameters_cell_matches_its_stage():
         _check_parameters_cell(nb, spec, notebook_parameters(spec, params))
 
 
-def test_notebook_defaults_are_the_documented_defaults():
-    """The parameters cell repeats params.DEFAULTS for interactive use; they must not drift."""
-    defaults = {section: dict(values) for section, values in DEFAULTS.items()}
-    for spec in load_stages(ROOT, defaults).values():
+def test_parameters_cells_read_the_stages_values_from_params_yaml(monkeypatch):
+    """Run in JupyterLab (working directory notebooks/), each parameters cell gives exactly the
+    values `dvc repro` would inject: one definition, params.yaml."""
+    monkeypatch.chdir(ROOT / "notebooks")
+    params = load_params(ROOT)
+    for spec in load_stages(ROOT, params).values():
         if spec.notebook is None:
             continue
         nb = jupytext.read(ROOT / spec.notebook)
         cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
         namespace: dict = {}
         exec(cell.source, namespace)
-        expected = notebook_parameters(spec, defaults)
-        shown = {name: namespace[name] for name in expected}
-        assert shown == expected, spec.notebook
+        expected = notebook_parameters(spec, params)
+        assigned = {n for n in namespace if not n.startswith("_")} - {"p", "stage_parameters"}
+        assert assigned == set(expected), spec.notebook
+        assert {name: namespace[name] for name in expected} == expected, spec.notebook
 
 
 def test_every_parameter_belongs_to_a_stage():
@@ -100,9 +104,22 @@ def test_unknown_stage():
 def test_missing_parameter_in_notebook_is_an_error(tmp_path):
     project = make_project(tmp_path)
     nb_path = project / "notebooks" / "01_ingest.py"
-    nb_path.write_text(nb_path.read_text().replace("min_cell = 5\n", ""))
+    nb_path.write_text(nb_path.read_text().replace('min_cell = p["min_cell"]\n', ""))
     with pytest.raises(StageError, match="does not define min_cell"):
         run_stage("ingest", project)
+
+
+def test_every_stages_rules_are_checked_before_any_kernel_starts(tmp_path):
+    """A bad supply value stops `ingest`, the first stage, before its notebook runs."""
+    project = make_project(tmp_path)
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["supply"]["h_completion"] = 1.5
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    result = run_cli("run", "ingest", cwd=project)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "params.yaml: supply.h_completion: 1.5 is a probability" in result.stderr
+    assert "running notebooks/01_ingest.py" not in result.stderr
+    assert not (project / "data" / "processed").exists()
 
 
 def test_bad_data_fails_cleanly_and_leaves_nothing(tmp_path, dataset_copy):

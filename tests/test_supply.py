@@ -8,9 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import growth, retention, supply
+from pipeline.analysis.growth import models as growth_models
+from pipeline.analysis.growth import series as growth_series
+from pipeline.analysis.retention import model as retention
+from pipeline.analysis.supply import model as supply
 from pipeline.errors import ParamError
-from pipeline.params import DEFAULTS
+from pipeline.params import DEFAULTS, check
 
 PARAMS = DEFAULTS["supply"]
 BANDS = supply.BANDS
@@ -25,13 +28,13 @@ DEFINITION = dict(
 def demo_inputs(demo_tables) -> supply.Inputs:
     """Inputs built from the demo data and the growth and retention estimators."""
     tables = demo_tables
-    series = growth.build_series(tables, DEFINITION["grades"], DEFINITION["specialties"])
-    projection, _ = growth.project(
-        growth.modelled_series(series), "log_linear", 2035, k=3, damped=True
+    series = growth_series.build_series(tables, DEFINITION["grades"], DEFINITION["specialties"])
+    projection, _ = growth_models.project(
+        growth_series.modelled_series(series), "log_linear", 2035, k=3, damped=True
     )
     doctors = retention.prepare(tables["trainees"], 3, [2010, 2015, 2020])
     conversion = retention.incidence_at(doctors, 3, "track")
-    return supply.build_inputs(tables, projection, conversion, PARAMS, **DEFINITION)
+    return supply.build_inputs(tables, series, projection, conversion, PARAMS, **DEFINITION)
 
 
 def national_gap(inputs, levers, year=2035, draws=None):
@@ -224,7 +227,7 @@ def test_tornado_changes_match_single_lever_runs(demo_inputs):
 )
 def test_bad_params_fail_clearly(change, message):
     with pytest.raises(ParamError) as info:
-        supply.check_params({**PARAMS, **change})
+        check({**DEFAULTS, "supply": {**PARAMS, **change}})
     assert any(message in line for line in info.value.problems), info.value.problems
 
 

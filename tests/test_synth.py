@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from conftest import DEMO, ROOT, run_cli
 
-from pipeline.ingest import read_dataset
-from pipeline.synth import SynthConfig, synthesize, write_synthetic
+from pipeline.data.ingest import read_dataset
+from pipeline.data.synth import SynthConfig, synthesize, write_synthetic
 
 
 def files_identical(a, b) -> bool:

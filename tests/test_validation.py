@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from conftest import SMALL, find_row, read_rows, run_cli, set_cell, write_rows
 
-from pipeline import contract
+from pipeline.data import contract
+from pipeline.data.ingest import MAX_LINES_PER_CHECK, read_dataset, validate_dir
 from pipeline.errors import InputError
-from pipeline.ingest import MAX_LINES_PER_CHECK, read_dataset, validate_dir
 
 
 def problems(directory, rename=None) -> list[str]:
@@ -212,7 +212,7 @@ def test_repeated_problem_is_summarised(dataset_copy):
 # --- what real extracts look like ----------------------------------------------------------------
 def test_danish_dialect_reads_identically(small_dataset, tmp_path):
     """';' separators, decimal commas, DD-MM-YYYY, ja/nej and Windows-1252 give the same tables."""
-    from pipeline.synth import write_synthetic
+    from pipeline.data.synth import write_synthetic
 
     danish = tmp_path / "danish"
     write_synthetic(danish, SMALL, dialect="danish")

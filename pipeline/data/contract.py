@@ -1,13 +1,15 @@
 """The data contract: which files, which columns, which values.
 
-One declaration per input file. Validation (``pipeline.ingest``), the synthetic generator
-(``pipeline.synth``) and the contract's documentation (``docs/data-contract.md``) all follow it.
+One declaration per input file. Validation (``pipeline.data.ingest``), the synthetic generator
+(``pipeline.data.synth``) and the contract's documentation (``docs/data-contract.md``) all
+follow it.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 REGIONS = ("Hovedstaden", "Sjælland", "Syddanmark", "Midtjylland", "Nordjylland")
 NATIONAL = "Danmark"  # the sum of the regions, in every stage's tables
@@ -219,3 +221,38 @@ CONTACTS = FileSpec(
 
 FILES: tuple[FileSpec, ...] = (PATIENTS, PHYSICIANS, TRAINING_POSTS, TRAINEES)
 BY_NAME = {spec.name: spec for spec in FILES}
+
+
+# --------------------------------------------------------------------------------------------
+# Reading the contract's names and codes, shared by every reader (CSV, Excel, parquet)
+# --------------------------------------------------------------------------------------------
+MAX_LINES_PER_CHECK = 50  # per file and kind of problem; a summary line counts the rest
+UNKNOWN_CODE = "is not a known code; use one of: "
+CPR_PATTERN = r"\d{6}-?\d{4}"
+CPR_LIKE = (
+    "looks like a CPR number (ten digits); replace person_id with a pseudonym before ingest "
+    "(the value is not shown)"
+)
+
+
+def normalise_name(name: Any) -> str:
+    """A column name as the contract compares it: case, spaces and dashes do not matter."""
+    return re.sub(r"[\s\-]+", "_", str(name).replace("\ufeff", "").strip().casefold())
+
+
+def rename_hint(file: str, column: str) -> str:
+    """How to fix a missing column, for the end of a problem line."""
+    return (
+        f"add it, or map your own column name onto it in params.yaml "
+        f"(data.rename.{file}: {{your_name: {column}}})"
+    )
+
+
+def code_lookup(col: Column) -> dict[str, str]:
+    """Accepted spellings (lower case) of a code column's values, mapped to the code."""
+    lookup = {code.lower(): code for code in col.codes}
+    if col.codes == REGIONS:
+        lookup.update({f"region {code.lower()}": code for code in col.codes})
+        lookup.update(REGION_ALIASES)
+        lookup.update({f"region {k}": v for k, v in REGION_ALIASES.items()})
+    return lookup

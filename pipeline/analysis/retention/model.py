@@ -8,9 +8,13 @@ Time runs from ``i_start``. Each doctor has one of three competing outcomes, or 
 3. leaving the data without an H-post (``exit``).
 
 Cumulative incidence is estimated with Aalen-Johansen (statsmodels ``CumIncidenceRight``), the
-determinants of an H-post in psychiatry with a cause-specific Cox model (``PHReg``, Breslow ties),
-and, as a robustness check, a logistic model of conversion within the horizon among doctors
-followed that long. Every table and curve meant for a page passes the disclosure rule here.
+determinants of an H-post in psychiatry with a cause-specific Cox model (``PHReg``, Efron's
+method for the many tied start dates), and, as a robustness check, a logistic model of conversion
+within the horizon among doctors followed that long. Tables carry codes (``track`` is
+``"regular"`` or ``"combined"``); labels are applied where they are shown
+(``pipeline.analysis.retention.tables``).
+
+statsmodels is imported inside the functions that fit: it takes seconds to import.
 """
 
 from __future__ import annotations
@@ -21,63 +25,28 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from pipeline import contract
-from pipeline.disclosure import SUPPRESSED, suppress_counts
-from pipeline.errors import ParamError
-from pipeline.fmt import interval, number, percent
-from pipeline.fmt import table as styled_table
-
-if TYPE_CHECKING:
-    from pandas.io.formats.style import Styler
+from pipeline.data import contract
+from pipeline.disclosure import suppress_counts
 
 log = logging.getLogger(__name__)
 
 OUTCOMES = {1: "h_psychiatry", 2: "h_other", 3: "exit"}
-OUTCOME_LABELS = {
-    "h_psychiatry": "H-forløb i psykiatrien",
-    "h_other": "H-forløb i et andet speciale",
-    "exit": "Stoppet uden H-forløb",
-}
 PSYCHIATRY = ("psychiatry", "child_adolescent_psychiatry")
-SPECIALTY_LABELS = {
-    "psychiatry": "Psykiatri",
-    "child_adolescent_psychiatry": "Børne- og ungdomspsykiatri",
-}
-TRACK_LABELS = {True: "Sammenhængende forløb", False: "Almindelig I-stilling"}
-GROUPINGS = {
-    "region": "Region",
-    "track": "Forløb",
-    "specialty": "Speciale",
-    "cohort_period": "Startperiode",
-}
+GROUPINGS = ("region", "track", "specialty", "cohort_period")
+TRACKS = ("regular", "combined")  # codes of the track column: regular I-post, combined I+H
 DAYS_PER_YEAR = 365.25
-PLOT_POINTS = 3000  # residuals drawn in the proportional-hazards figure
 Z95 = stats.norm.ppf(0.975)
 
 
 # --------------------------------------------------------------------------------------------
 # Parameters and data
 # --------------------------------------------------------------------------------------------
-def check_params(params: dict[str, Any]) -> None:
-    problems = []
-    if not 0 < params["horizon_years"] <= 15:
-        problems.append("params.yaml: retention.horizon_years: must be between 0 and 15 years")
-    periods = params["cohort_periods"]
-    if not periods or sorted(periods) != list(periods) or len(set(periods)) != len(periods):
-        problems.append(
-            "params.yaml: retention.cohort_periods: give the first year of each period in "
-            "increasing order, e.g. [2010, 2015, 2020]"
-        )
-    if params["curve_max_years"] < params["horizon_years"]:
-        problems.append("params.yaml: retention.curve_max_years: must be at least horizon_years")
-    if problems:
-        raise ParamError(problems)
 
 
 def cohort_period_labels(periods: Sequence[int]) -> list[str]:
@@ -122,7 +91,11 @@ def prepare(
             "specialty": pd.Categorical(
                 t["specialty"].astype(str), contract.SPECIALTIES, ordered=True
             ),
-            "track": t["combined_track"].to_numpy(dtype=bool),
+            "track": pd.Categorical(
+                np.where(t["combined_track"].to_numpy(dtype=bool), "combined", "regular"),
+                TRACKS,
+                ordered=True,
+            ),
             "combined_track": t["combined_track"].to_numpy(dtype=float),
             "foreign_graduate": t["foreign_graduate"].to_numpy(dtype=float),
             "female": (t["sex"].astype(str) == "F").to_numpy(dtype=float),
@@ -135,22 +108,6 @@ def prepare(
     )
     out["h_within_horizon"] = (out["event"] == 1) & (out["time"] <= horizon_years)
     return out
-
-
-def group_labels(prepared: pd.DataFrame, by: str) -> pd.Series:
-    """Danish labels of a grouping, in a fixed order."""
-    if by == "track":
-        return pd.Series(
-            pd.Categorical(prepared["track"].map(TRACK_LABELS), list(TRACK_LABELS.values())[::-1]),
-            index=prepared.index,
-        )
-    if by == "specialty":
-        return (
-            prepared["specialty"]
-            .map(SPECIALTY_LABELS)
-            .astype(pd.CategoricalDtype(list(SPECIALTY_LABELS.values()), ordered=True))
-        )
-    return prepared[by]
 
 
 # --------------------------------------------------------------------------------------------
@@ -172,8 +129,7 @@ def funnel(prepared: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
     The share within the horizon counts only doctors followed for the whole horizon.
     """
     by = list(by)
-    frame = prepared.assign(**{b: group_labels(prepared, b) for b in by if b in GROUPINGS})
-    grouped = frame.groupby(by, observed=True, sort=True) if by else [((), frame)]
+    grouped = prepared.groupby(by, observed=True, sort=True) if by else [((), prepared)]
     rows = []
     for keys, df in grouped:
         keys = keys if isinstance(keys, tuple) else (keys,)
@@ -293,8 +249,7 @@ def _split(prepared: pd.DataFrame, by: str | None) -> list[tuple[Any, pd.DataFra
     """``[(None, everyone)]``, or ``(label, doctors)`` per group of ``by``."""
     if by is None:
         return [(None, prepared)]
-    labelled = prepared.assign(_g=group_labels(prepared, by))
-    return list(labelled.groupby("_g", observed=True, sort=True))
+    return list(prepared.groupby(by, observed=True, sort=True))
 
 
 def _aalen_johansen(time: np.ndarray, event: np.ndarray) -> Any:
@@ -352,12 +307,6 @@ def incidence_at(
 # --------------------------------------------------------------------------------------------
 # Determinants: cause-specific Cox model and a logistic check
 # --------------------------------------------------------------------------------------------
-COVARIATE_LABELS = {
-    "combined_track": "Sammenhængende forløb (ja vs. nej)",
-    "foreign_graduate": "Uddannet i udlandet (ja vs. nej)",
-    "female": "Kvinde (vs. mand)",
-    "age": "Alder ved start (pr. år)",
-}
 
 
 @dataclass
@@ -365,7 +314,7 @@ class ModelResult:
     """Ratios with 95 % intervals, and the reasons terms could not be estimated."""
 
     table: pd.DataFrame
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
     ph_test: pd.DataFrame | None = None
     schoenfeld: pd.DataFrame | None = None
     events: int = 0
@@ -378,61 +327,71 @@ class ModelResult:
         return float(r["ratio"]), float(r["ci_low"]), float(r["ci_high"])
 
 
-def design(prepared: pd.DataFrame, min_cell: int) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
+@dataclass(frozen=True)
+class Note:
+    """Why a term is missing from a model, as codes (worded in ``tables.notes_text``).
+
+    ``kind`` is one of ``constant`` (the term does not vary; ``value`` is its one value),
+    ``small_group`` (fewer than ``min_cell`` persons on one side), ``single_level`` (a factor
+    with one level present), ``merged`` (a small level counted in the reference ``value``),
+    ``no_events``, ``no_terms``, ``not_estimable`` (no events in one group) and ``degenerate``
+    (the logistic model: ``value`` is ``"none"``, ``"all"`` or ``"none_followed"``).
+    """
+
+    kind: str
+    term: str = ""
+    level: str = ""
+    value: Any = None
+    min_cell: int = 0
+
+
+FACTORS = ("region", "cohort_period")
+
+
+def design(
+    prepared: pd.DataFrame, min_cell: int
+) -> tuple[pd.DataFrame, dict[str, str], list[Note]]:
     """Covariates of the models: indicators, age, and treatment-coded region and cohort period.
 
     Terms without variation, and levels with fewer than ``min_cell`` doctors (which would
     publish a ratio about them), are left out with a note.
+
+    Returns
+    -------
+    The design matrix (columns ``combined_track``, ..., ``region=Sjælland``), each factor's
+    reference level, and the notes.
     """
-    notes: list[str] = []
+    notes: list[Note] = []
     columns: dict[str, pd.Series] = {}
-    labels: dict[str, str] = {}
+    references: dict[str, str] = {}
     for name in ("combined_track", "foreign_graduate", "female", "age"):
         values = prepared[name]
         if values.nunique() < 2:
-            notes.append(_constant_note(name, values.iloc[0] if len(values) else None))
+            notes.append(Note("constant", name, value=values.iloc[0] if len(values) else None))
             continue
         if name != "age":
             smallest = min((values == 1).sum(), (values == 0).sum())
             if smallest < min_cell:
-                notes.append(
-                    f"{COVARIATE_LABELS[name]} er udeladt: færre end {min_cell} "
-                    "personer i en af grupperne."
-                )
+                notes.append(Note("small_group", name, min_cell=min_cell))
                 continue
         columns[name] = values.astype(float)
-        labels[name] = COVARIATE_LABELS[name]
-    for factor, title in (("region", "Region"), ("cohort_period", "Startperiode")):
+    for factor in FACTORS:
         present = [c for c in prepared[factor].cat.categories if (prepared[factor] == c).any()]
         if len(present) < 2:
-            notes.append(f"{title} er udeladt: alle tilhører {present[0] if present else 'ingen'}.")
+            notes.append(Note("single_level", factor, level=present[0] if present else ""))
             continue
         counts = prepared[factor].value_counts()
         # The largest group is the reference: the most precise comparisons, and never a small one.
         reference = max(present, key=lambda level: counts[level])
+        references[factor] = str(reference)
         for level in present:
             if level == reference:
                 continue
             if counts[level] < min_cell:
-                notes.append(
-                    f"{title} {level} indgår i referencen ({reference}): færre end "
-                    f"{min_cell} personer."
-                )
+                notes.append(Note("merged", factor, str(level), str(reference), min_cell))
                 continue
-            key = f"{factor}={level}"
-            columns[key] = (prepared[factor] == level).astype(float)
-            labels[key] = f"{title}: {level} (vs. {reference})"
-    return pd.DataFrame(columns, index=prepared.index), labels, notes
-
-
-def _constant_note(name: str, value: Any) -> str:
-    if name == "combined_track":
-        who = "alle" if value == 1 else "ingen"
-        return (
-            f"Effekten af sammenhængende forløb kan ikke estimeres: {who} læger i data er på "
-            "et sammenhængende forløb, så der er ingen at sammenligne med."
-        )
-    return f"{COVARIATE_LABELS[name]} er udeladt: den varierer ikke i data."
+            columns[f"{factor}={level}"] = (prepared[factor] == level).astype(float)
+    return pd.DataFrame(columns, index=prepared.index), references, notes
 
 
 def fit_cox(prepared: pd.DataFrame, min_cell: int = 1) -> ModelResult:
@@ -443,34 +402,26 @@ def fit_cox(prepared: pd.DataFrame, min_cell: int = 1) -> ModelResult:
     """
     from statsmodels.duration.hazard_regression import PHReg
 
-    x, labels, notes = design(prepared, min_cell)
+    x, references, notes = design(prepared, min_cell)
     status = (prepared["event"] == 1).to_numpy(dtype=int)
     events = int(status.sum())
     if events == 0:
-        return ModelResult(
-            _empty_table(),
-            [
-                *notes,
-                "Ingen læger er startet i H-forløb i psykiatrien i "
-                "data, så modellen kan ikke estimeres.",
-            ],
-        )
+        return ModelResult(_empty_table(), [*notes, Note("no_events")])
     if x.shape[1] == 0:
-        return ModelResult(
-            _empty_table(), [*notes, "Ingen forklarende variable varierer i data."], events=events
-        )
+        return ModelResult(_empty_table(), [*notes, Note("no_terms")], events=events)
     log.info("retention: Cox model, %s doctors, %s covariates", f"{len(x):,}", x.shape[1])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = PHReg(prepared["time"].to_numpy(), x.to_numpy(), status=status, ties="breslow").fit()
+        # Efron's approximation: most event times are tied (H-posts start on the 1st of a month).
+        res = PHReg(prepared["time"].to_numpy(), x.to_numpy(), status=status, ties="efron").fit()
     coef, se = np.asarray(res.params), np.asarray(res.bse)
-    table = _ratio_table(list(x.columns), labels, coef, se, x, prepared["event"] == 1)
+    table = _ratio_table(list(x.columns), references, coef, se, x, prepared["event"] == 1)
     notes += _inestimable_notes(table)
-    ph, sch = _ph_test(res, prepared["time"].to_numpy(), status, list(x.columns), labels)
+    ph, sch = _ph_test(res, prepared["time"].to_numpy(), status, list(x.columns))
     return ModelResult(table, notes, ph, sch, events)
 
 
-def _ratio_table(terms, labels, coef, se, x, success) -> pd.DataFrame:
+def _ratio_table(terms, references, coef, se, x, success) -> pd.DataFrame:
     finite = np.isfinite(coef) & np.isfinite(se) & (se > 0)
     events_with = [
         int(success[x[t] == 1].sum()) if t != "age" else int(success.sum()) for t in terms
@@ -486,7 +437,7 @@ def _ratio_table(terms, labels, coef, se, x, success) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "term": terms,
-            "label": [labels[t] for t in terms],
+            "reference": [references.get(t.split("=")[0], "") if "=" in t else "" for t in terms],
             "coef": coef,
             "se": se,
             "ratio": np.where(estimable, np.exp(coef), np.nan),
@@ -500,9 +451,9 @@ def _ratio_table(terms, labels, coef, se, x, success) -> pd.DataFrame:
     )
 
 
-def _inestimable_notes(table: pd.DataFrame) -> list[str]:
+def _inestimable_notes(table: pd.DataFrame) -> list[Note]:
     return [
-        f"{row.label} kan ikke estimeres: ingen hændelser i den ene gruppe."
+        Note("not_estimable", row.term, value=row.reference)
         for row in table.itertuples()
         if not row.estimable
     ]
@@ -512,7 +463,7 @@ def _empty_table() -> pd.DataFrame:
     return pd.DataFrame(
         columns=[
             "term",
-            "label",
+            "reference",
             "coef",
             "se",
             "ratio",
@@ -524,7 +475,7 @@ def _empty_table() -> pd.DataFrame:
     )
 
 
-def _ph_test(res, time, status, terms, labels) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _ph_test(res, time, status, terms) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Grambsch-Therneau test: correlation of scaled Schoenfeld residuals with rank(time)."""
     resid = np.asarray(res.schoenfeld_residuals)
     rows = np.flatnonzero((status == 1) & np.isfinite(resid).all(axis=1))
@@ -541,7 +492,6 @@ def _ph_test(res, time, status, terms, labels) -> tuple[pd.DataFrame, pd.DataFra
     table = pd.DataFrame(
         {
             "term": [*terms, "global"],
-            "label": [*(labels[t] for t in terms), "Samlet test"],
             "chi2": [*chi2, global_chi2],
             "df": [*([1] * len(terms)), len(terms)],
         }
@@ -560,15 +510,9 @@ def fit_logistic(prepared: pd.DataFrame, min_cell: int = 1) -> ModelResult:
     followed = prepared[prepared["full_followup"]]
     y = followed["h_within_horizon"].to_numpy(dtype=float)
     if len(followed) == 0 or y.min() == y.max():
-        what = "ingen" if len(followed) == 0 else ("alle" if y.mean() == 1 else "ingen af")
-        return ModelResult(
-            _empty_table(),
-            [
-                f"Den logistiske model kan ikke estimeres: {what} de fuldt "
-                "fulgte læger skiftede til H-forløb i psykiatrien."
-            ],
-        )
-    x, labels, notes = design(followed, min_cell)
+        what = "none_followed" if len(followed) == 0 else ("all" if y.mean() == 1 else "none")
+        return ModelResult(_empty_table(), [Note("degenerate", value=what)])
+    x, references, notes = design(followed, min_cell)
     log.info("retention: logistic model, %s fully followed doctors", f"{len(x):,}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -576,7 +520,7 @@ def fit_logistic(prepared: pd.DataFrame, min_cell: int = 1) -> ModelResult:
             y, sm.add_constant(x.to_numpy(), has_constant="add"), family=sm.families.Binomial()
         ).fit()
     coef, se = np.asarray(res.params)[1:], np.asarray(res.bse)[1:]
-    table = _ratio_table(list(x.columns), labels, coef, se, x, followed["h_within_horizon"])
+    table = _ratio_table(list(x.columns), references, coef, se, x, followed["h_within_horizon"])
     return ModelResult(table, notes + _inestimable_notes(table), events=int(y.sum()))
 
 
@@ -670,364 +614,13 @@ def _slug(text: str) -> str:
 # --------------------------------------------------------------------------------------------
 # Figures
 # --------------------------------------------------------------------------------------------
-def plot_cif(
-    curves: pd.DataFrame,
-    horizon: float,
-    max_years: float,
-    outcomes: Sequence[str] = tuple(OUTCOMES.values()),
-):
-    """Cumulative incidence curves with 95 % bands: one panel per group (or one panel)."""
-    from pipeline.plotting import COLORS, LINESTYLES, danish_axis, panel_grid
-
-    groups = list(curves["group"].drop_duplicates()) if "group" in curves else [None]
-    fig, axes = panel_grid(len(groups), 3, (4.4, 3.5), sharey=True)
-    for ax, group in zip(axes, groups, strict=True):
-        df = curves if group is None else curves[curves["group"] == group]
-        for i, outcome in enumerate(outcomes):
-            c = df[(df["outcome"] == outcome) & (df["time"] <= max_years)]
-            ax.fill_between(
-                c["time"],
-                c["ci_low"],
-                c["ci_high"],
-                step="post",
-                color=COLORS[i],
-                alpha=0.15,
-                linewidth=0,
-            )
-            ax.step(
-                c["time"],
-                c["cif"],
-                where="post",
-                color=COLORS[i],
-                linestyle=LINESTYLES[i],
-                marker="",
-                label=OUTCOME_LABELS[outcome],
-            )
-        ax.axvline(horizon, color="#555555", linewidth=0.8, linestyle=":")
-        ax.set(
-            title="Alle" if group is None else str(group),
-            xlabel="År siden start i I-stilling",
-            xlim=(0, max_years),
-            ylim=(0, 1),
-        )
-        danish_axis(ax, percent=True, decimals=0)
-    axes[0].set_ylabel("Kumuleret andel")
-    axes[0].legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def plot_forest(table: pd.DataFrame, title: str, xlabel: str = "Hazard ratio (log-skala)"):
-    """Ratios with 95 % intervals on a log scale; reference line at 1."""
-    import matplotlib.pyplot as plt
-
-    from pipeline.plotting import COLORS
-
-    df = table[table["estimable"]].iloc[::-1]
-    fig, ax = plt.subplots(figsize=(8, 0.45 * max(len(df), 2) + 1.2))
-    y = np.arange(len(df))
-    ax.errorbar(
-        df["ratio"],
-        y,
-        xerr=[df["ratio"] - df["ci_low"], df["ci_high"] - df["ratio"]],
-        fmt="s",
-        color=COLORS[0],
-        ecolor=COLORS[0],
-        capsize=3,
-    )
-    ax.axvline(1, color="#555555", linewidth=0.8)
-    ax.set_xscale("log")
-    ax.set_yticks(y, df["label"])
-    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
-
-    ticks = [0.1, 0.2, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 5, 10, 20]
-    low, high = df["ci_low"].min(), df["ci_high"].max()
-    ax.xaxis.set_major_locator(FixedLocator([t for t in ticks if low / 1.3 <= t <= high * 1.3]))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: number(v, 2 if v < 1 else 1)))
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set(title=title, xlabel=xlabel)
-    ax.grid(axis="y", visible=False)
-    fig.tight_layout()
-    return fig
-
-
-def plot_schoenfeld(schoenfeld: pd.DataFrame, term: str, label: str):
-    """Scaled Schoenfeld residuals of one term against time, with a lowess smoother: a flat line
-    means the hazard ratio is constant over time."""
-    import matplotlib.pyplot as plt
-    from statsmodels.nonparametric.smoothers_lowess import lowess
-
-    from pipeline.plotting import COLORS
-
-    # The picture needs a few thousand points, not every event of a national register (the
-    # test in the table above uses all of them); the sample is seeded.
-    if len(schoenfeld) > PLOT_POINTS:
-        schoenfeld = schoenfeld.sample(PLOT_POINTS, random_state=0).sort_values("time")
-    fig, ax = plt.subplots(figsize=(7, 3.6))
-    ax.scatter(schoenfeld["time"], schoenfeld[term], s=8, color=COLORS[2], alpha=0.5, marker="o")
-    smooth = lowess(schoenfeld[term], schoenfeld["time"], frac=0.5)
-    ax.plot(smooth[:, 0], smooth[:, 1], color=COLORS[0], marker="", label="Udglattet")
-    ax.axhline(
-        schoenfeld[term].mean(), color=COLORS[1], linestyle="--", marker="", label="Konstant effekt"
-    )
-    ax.set(
-        title=f"Skalerede Schoenfeld-residualer: {label}",
-        xlabel="År siden start i I-stilling",
-        ylabel="Log hazard ratio",
-    )
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def plot_fill_rates(rates: pd.DataFrame):
-    """National fill rate of I- and H-posts per year and specialty, with 95 % intervals."""
-    import matplotlib.pyplot as plt
-
-    from pipeline.plotting import COLORS, LINESTYLES, MARKERS, danish_axis, year_axis
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
-    for ax, post_type in zip(axes, ("I", "H"), strict=True):
-        for i, specialty in enumerate(contract.SPECIALTIES):
-            df = rates[(rates["post_type"] == post_type) & (rates["specialty"] == specialty)]
-            ax.fill_between(
-                df["year"], df["ci_low"], df["ci_high"], color=COLORS[i], alpha=0.15, linewidth=0
-            )
-            ax.plot(
-                df["year"],
-                df["fill_rate"],
-                color=COLORS[i],
-                marker=MARKERS[i],
-                linestyle=LINESTYLES[i],
-                label=SPECIALTY_LABELS[specialty],
-            )
-        ax.set(title=f"{post_type}-stillinger: andel besat", xlabel="År", ylim=(0, 1.02))
-        danish_axis(ax, percent=True, decimals=0)
-        year_axis(ax)
-    axes[0].set_ylabel("Andel besat")
-    axes[0].legend(loc="lower left", fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def plot_funnel(table: pd.DataFrame):
-    """Share of fully followed doctors in an H-post in psychiatry within the horizon, per cohort."""
-    import matplotlib.pyplot as plt
-
-    from pipeline.plotting import COLORS, danish_axis, year_axis
-
-    df = table[pd.to_numeric(table["share"], errors="coerce").notna()]
-    fig, ax = plt.subplots(figsize=(8, 3.6))
-    ax.fill_between(
-        df["cohort"],
-        df["share_low"],
-        df["share_high"],
-        color=COLORS[0],
-        alpha=0.2,
-        linewidth=0,
-        label="95 %-interval",
-    )
-    ax.plot(df["cohort"], df["share"], color=COLORS[0], label="Andel i H-forløb i psykiatrien")
-    ax.set(
-        title="Andel i H-forløb i psykiatrien inden for horisonten, efter startår",
-        xlabel="Startår i I-stilling",
-        ylabel="Andel",
-        ylim=(0, 1),
-    )
-    danish_axis(ax, percent=True, decimals=0)
-    year_axis(ax)
-    ax.legend(loc="lower left", fontsize=8)
-    fig.tight_layout()
-    return fig
 
 
 # --------------------------------------------------------------------------------------------
 # Tables for display (Danish)
 # --------------------------------------------------------------------------------------------
-FUNNEL_COLUMNS = {
-    "i_starts": "Startet i I-stilling",
-    "completed_i": "Afsluttet I-stilling",
-    "followed": "Fulgt hele horisonten",
-    "h_within_horizon": "H-forløb i psykiatrien inden for horisonten",
-}
-
-
-def funnel_table(table: pd.DataFrame, groups: dict[str, str] | None = None) -> Styler:
-    """The funnel for display; ``groups`` maps group columns to their Danish headings. The
-    count columns are marked for the report stage's disclosure check."""
-    out = pd.DataFrame(index=table.index)
-    for column, title in (groups or {}).items():
-        out[title] = table[column]  # already Danish labels (funnel uses group_labels)
-    for column, title in FUNNEL_COLUMNS.items():
-        out[title] = [number(v) for v in table[column]]  # suppressed cells are text already
-    out["Andel"] = [percent(v) for v in table["share"]]
-    out["95 %-interval"] = [
-        interval(lo, hi, percent)
-        for lo, hi in zip(table["share_low"], table["share_high"], strict=True)
-    ]
-    return styled_table(out.reset_index(drop=True), counts=list(FUNNEL_COLUMNS.values()))
-
-
-def incidence_table(at: pd.DataFrame, title: str) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            title: at["group"].astype(str) if "group" in at else ["Alle"] * len(at),
-            "Kumuleret andel i H-forløb i psykiatrien": [percent(v) for v in at["cif"]],
-            "95 %-interval": [
-                interval(lo, hi, percent)
-                for lo, hi in zip(at["ci_low"], at["ci_high"], strict=True)
-            ],
-        }
-    )
-
-
-def ratio_table(result: ModelResult, ratio_name: str) -> pd.DataFrame:
-    t = result.table
-    return pd.DataFrame(
-        {
-            "Forklarende variabel": t["label"],
-            ratio_name: [
-                "–" if not e else number(r, 2)
-                for r, e in zip(t["ratio"], t["estimable"], strict=True)
-            ],
-            "95 %-interval": [
-                interval(lo, hi, _ratio) if e else "kan ikke estimeres"
-                for lo, hi, e in zip(t["ci_low"], t["ci_high"], t["estimable"], strict=True)
-            ],
-            "p-værdi": [
-                "–" if not e else number(p, 3)
-                for p, e in zip(t["p_value"], t["estimable"], strict=True)
-            ],
-        }
-    )
-
-
-def ph_table(ph: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "Forklarende variabel": ph["label"],
-            "Chi²": [number(v, 2) for v in ph["chi2"]],
-            "Frihedsgrader": ph["df"],
-            "p-værdi": [p_value(v) for v in ph["p_value"]],
-        }
-    )
-
-
-def fill_rate_table(rates: pd.DataFrame, min_cell: int) -> Styler:
-    """Fill rates for display, small numbers of filled posts hidden and marked as counts."""
-    shown = suppress_counts(
-        rates, ["filled"], min_cell, dependent=["fill_rate", "ci_low", "ci_high"]
-    )
-    out = pd.DataFrame(
-        {
-            "Region": shown["region"],
-            "Stilling": shown["post_type"] + "-stilling",
-            "Speciale": shown["specialty"].map(SPECIALTY_LABELS),
-            "Opslået": [number(v) for v in shown["advertised"]],
-            "Besat": [number(v) for v in shown["filled"]],
-            "Andel besat": [percent(v) for v in shown["fill_rate"]],
-            "95 %-interval": [
-                interval(lo, hi, percent)
-                for lo, hi in zip(shown["ci_low"], shown["ci_high"], strict=True)
-            ],
-        }
-    )
-    return styled_table(out, counts=["Besat"])
-
-
-def trend_table(trend: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "Stilling": trend["post_type"] + "-stilling",
-            "Speciale": trend["specialty"].map(SPECIALTY_LABELS),
-            "Odds for besættelse, ændring pr. år": [
-                number(v, 3) for v in trend["odds_ratio_per_year"]
-            ],
-            "95 %-interval": [
-                interval(lo, hi, lambda v: number(v, 3))
-                for lo, hi in zip(trend["ci_low"], trend["ci_high"], strict=True)
-            ],
-            "p-værdi": [p_value(p) for p in trend["p_value"]],
-        }
-    )
 
 
 # --------------------------------------------------------------------------------------------
 # Narrative (Danish)
 # --------------------------------------------------------------------------------------------
-def _count(value: int, min_cell: int) -> str:
-    return SUPPRESSED.format(min_cell=min_cell) if 0 < value < min_cell else number(value)
-
-
-def _ratio(value: float) -> str:
-    return number(value, 2)
-
-
-def p_value(p: float) -> str:
-    return "<0,001" if p < 0.001 else number(p, 3)
-
-
-def data_text(prepared: pd.DataFrame, horizon: float, min_cell: int) -> str:
-    """What the data hold: doctors, cohorts, follow-up and outcomes."""
-    if len(prepared) == 0:
-        return "Data indeholder ingen læger i introduktionsstilling."
-    counts = prepared["outcome"].value_counts()
-    return (
-        f"Data omfatter {_count(len(prepared), min_cell)} læger, der begyndte i I-stilling i "
-        f"{prepared['cohort'].min()}–{prepared['cohort'].max()}; "
-        f"{_count(int(prepared['full_followup'].sum()), min_cell)} af dem er fulgt mindst "
-        f"{number(horizon)} år. Første udfald: "
-        f"{_count(int(counts.get('h_psychiatry', 0)), min_cell)} H-forløb i psykiatrien, "
-        f"{_count(int(counts.get('h_other', 0)), min_cell)} H-forløb i et andet speciale og "
-        f"{_count(int(counts.get('exit', 0)), min_cell)} stoppet uden H-forløb; "
-        f"{_count(int(counts.get('censored', 0)), min_cell)} har endnu ikke haft et udfald."
-    )
-
-
-def notes_text(notes: Sequence[str]) -> str:
-    """Why terms of a model are missing, as a list (empty when nothing is missing)."""
-    return "\n".join(f"* {note}" for note in notes)
-
-
-def ph_text(ph: pd.DataFrame) -> str:
-    terms = ph[ph["term"] != "global"]
-    overall = ph[ph["term"] == "global"].iloc[0]
-    flagged = terms[terms["p_value"] < 0.05]
-    text = f"Den samlede test giver p = {number(overall['p_value'], 3)}. "
-    if flagged.empty:
-        return text + (
-            "Ingen af de enkelte variable viser tegn på, at effekten ændrer sig over "
-            "tiden (alle p ≥ 0,05), så antagelsen om konstante hazard ratioer holder."
-        )
-    names = ", ".join(flagged["label"])
-    return text + (
-        f"For {names} er p < 0,05: effekten ser ud til at ændre sig over tiden, så "
-        "hazard ratioen er et gennemsnit over forløbet og bør læses sammen med den "
-        "logistiske model."
-    )
-
-
-def models_text(cox: ModelResult, logistic: ModelResult) -> str:
-    """Does the logistic check agree with the Cox model on the combined track?"""
-    hr, odds = cox.ratio("combined_track"), logistic.ratio("combined_track")
-    if hr is None:
-        return (
-            "Effekten af sammenhængende forløb kan ikke estimeres med disse data (se "
-            "bemærkningerne ovenfor)."
-        )
-    text = (
-        f"Sammenhængende forløb: hazard ratio {number(hr[0], 2)} (95 %-interval "
-        f"{interval(hr[1], hr[2], _ratio)})."
-    )
-    if odds is None:
-        return text + " Den logistiske model kan ikke estimere effekten."
-    same = (hr[0] > 1) == (odds[0] > 1)
-    return text + (
-        f" Den logistiske model giver odds ratio {number(odds[0], 2)} "
-        f"({interval(odds[1], odds[2], _ratio)}); "
-        + (
-            "de to modeller peger i samme retning."
-            if same
-            else "de to modeller peger i hver sin retning, så resultatet er usikkert."
-        )
-    )

@@ -1,4 +1,8 @@
-"""Danish number formatting for everything leadership reads: ``12.345``, ``2,5 %``."""
+"""Danish number formatting for everything leadership reads: ``12.345``, ``2,5 %``.
+
+pandas and IPython are imported inside the functions that need them: the command line formats
+numbers without them.
+"""
 
 from __future__ import annotations
 
@@ -48,6 +52,14 @@ def interval(low: Any, high: Any, formatter: Callable[[Any], str] = number) -> s
     if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in (low, high)):
         return "–"
     return f"{formatter(low)} til {formatter(high)}"
+
+
+def join(items: list[str]) -> str:
+    """Danish enumeration: ``["a", "b", "c"]`` -> ``"a, b og c"``."""
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " og " + items[-1]
 
 
 def date(value: Any) -> str:

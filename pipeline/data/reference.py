@@ -122,22 +122,3 @@ def compare_with_reference(tables: Tables, reference: pd.DataFrame) -> pd.DataFr
             }
         )
     return pd.DataFrame(rows).sort_values(["measure", "year"], kind="stable").reset_index(drop=True)
-
-
-def comparison_table(comparison: pd.DataFrame) -> pd.DataFrame:
-    """The comparison for display: Danish headings, values formatted in their units."""
-    from pipeline.fmt import quantity
-
-    return pd.DataFrame(
-        {
-            "Størrelse": comparison["label"],
-            "År": comparison["year"],
-            "Publiceret": [
-                quantity(v, u)
-                for v, u in zip(comparison["published"], comparison["unit"], strict=True)
-            ],
-            "Data": [
-                quantity(v, u) for v, u in zip(comparison["data"], comparison["unit"], strict=True)
-            ],
-        }
-    )

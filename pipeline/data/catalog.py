@@ -3,10 +3,13 @@
 Stages never build paths themselves: they ask the catalog. Processed input tables are named after
 their file (``"patients"``); a stage's own tables are ``"stage/name"`` (``"growth/rates"``).
 
->>> Catalog().path("patients")
+>>> Catalog(".").path("patients")
 PosixPath('data/processed/patients.parquet')
->>> Catalog().path("growth/rates")
+>>> Catalog(".").path("growth/rates")
 PosixPath('reports/tables/growth/rates.parquet')
+
+pandas is imported inside the functions that read tables: the runner uses the catalog's paths
+without it.
 """
 
 from __future__ import annotations
@@ -15,8 +18,13 @@ import json
 import math
 import os
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from pipeline.data.contract import GEOGRAPHIES
+from pipeline.errors import InputError
+from pipeline.params import project_root
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,11 +36,60 @@ METRICS_DIR = REPORTS_DIR / "metrics"
 DATASET_INFO = "dataset.json"
 
 
-class Catalog:
-    """Named access to the project's data, relative to the project root ``root``."""
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A table one stage writes and another reads: its key, its columns and its codes.
 
-    def __init__(self, root: Path | str = "."):
-        self.root = Path(root)
+    Tables between stages carry codes, never display labels; the reader joins on them.
+    """
+
+    name: str
+    doc: str
+    key: tuple[str, ...]
+    columns: tuple[str, ...]
+    codes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+# The datasets that pass between stages (DVC carries the files; this says what is in them).
+DATASETS = {
+    spec.name: spec
+    for spec in (
+        DatasetSpec(
+            "growth/series",
+            "patients and physicians (the gap's definition) per year, nationally and per region",
+            key=("measure", "geography", "group", "year"),
+            columns=("value",),
+            codes={
+                "measure": ("patients", "physicians"),
+                "geography": GEOGRAPHIES,
+                "group": ("total", "adult", "child_adolescent"),
+            },
+        ),
+        DatasetSpec(
+            "growth/projection",
+            "observed values and the chosen model's forecast, with its distribution on the log "
+            "scale (log_centre, log_spread, t degrees of freedom df)",
+            key=("measure", "geography", "group", "year"),
+            columns=("observed", "forecast", "lo95", "hi95", "log_centre", "log_spread", "df"),
+            codes={"measure": ("patients", "physicians"), "geography": GEOGRAPHIES},
+        ),
+        DatasetSpec(
+            "retention/conversion_by_track",
+            "share of I-doctors in an H-post in psychiatry within the horizon, per track",
+            key=("group",),
+            columns=("cif", "ci_low", "ci_high", "n"),
+            codes={"group": ("regular", "combined")},
+        ),
+    )
+}
+
+
+class Catalog:
+    """Named access to the project's data, relative to the project root ``root`` (default: the
+    root above the working directory, see ``project_root``)."""
+
+    def __init__(self, root: Path | str | None = None):
+        self.root = Path(root) if root is not None else project_root()
 
     # --- locations -------------------------------------------------------------------------
     def path(self, name: str) -> Path:
@@ -58,6 +115,8 @@ class Catalog:
 
     # --- reading ---------------------------------------------------------------------------
     def load(self, name: str) -> pd.DataFrame:
+        """A table by name; a declared dataset (``DATASETS``) is checked against its
+        declaration."""
         import pandas as pd
 
         path = self.path(name)
@@ -66,7 +125,9 @@ class Catalog:
                 f"{path}: table {name!r} does not exist yet; run the stage that writes it "
                 f"(dvc repro) first"
             )
-        return pd.read_parquet(path)
+        df = pd.read_parquet(path)
+        _check_declared(df, name)
+        return df
 
     def dataset_info(self) -> dict[str, Any]:
         """What ingest recorded about the input: directory, extract date, synthetic or not."""
@@ -87,6 +148,7 @@ class Catalog:
     # --- writing ---------------------------------------------------------------------------
     def save(self, df: pd.DataFrame, name: str) -> None:
         """Write a table as parquet (for the next stage) and CSV (for people), atomically."""
+        _check_declared(df, name)
         path = self.path(name)
         path.parent.mkdir(parents=True, exist_ok=True)
         # Suppressed counts ("<5") share a column with numbers: such columns are stored as text.
@@ -101,6 +163,24 @@ class Catalog:
         path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(_plain(metrics), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         _atomic(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def _check_declared(df: pd.DataFrame, name: str) -> None:
+    spec = DATASETS.get(name)
+    if spec is None:
+        return
+    missing = [c for c in (*spec.key, *spec.columns) if c not in df.columns]
+    problems = [f"{name}: column {c!r} is missing (pipeline/data/catalog.py)" for c in missing]
+    for column, codes in spec.codes.items():
+        if column in df.columns:
+            unknown = sorted(set(df[column].astype(str)) - set(codes))
+            if unknown:
+                problems.append(
+                    f"{name}: column {column!r} holds {', '.join(map(repr, unknown))}; "
+                    f"declared codes: {', '.join(codes)}"
+                )
+    if problems:
+        raise InputError(problems)
 
 
 def write_bytes(path: Path, data: bytes) -> None:

@@ -21,6 +21,8 @@ Demand is the growth stage's patient projection times the base year's physicians
 definition of the growth stage's gap. Uncertainty comes from seeded Monte Carlo draws of patient
 growth, conversion, fill rates, completion and exit rates; every scenario uses the same draws,
 so differences between scenarios are measured precisely.
+
+statsmodels is imported inside the one function that fits: it takes seconds to import.
 """
 
 from __future__ import annotations
@@ -36,9 +38,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from pipeline import contract
-from pipeline.errors import ParamError
-from pipeline.fmt import interval, number, percent
+from pipeline.data import contract
+from pipeline.errors import InputError, ParamError
 
 log = logging.getLogger(__name__)
 
@@ -47,27 +48,6 @@ BAND_WIDTH = 5  # years per age band: a fifth of each band moves up each year
 OLD_BANDS = ("65-69", "70+")
 NATIONAL, GEOGRAPHIES = contract.NATIONAL, contract.GEOGRAPHIES
 
-LEVERS = ("extra_h_posts", "combined_track_share", "foreign_per_year", "exit_reduction_over_65")
-LEVER_LABELS = {
-    "extra_h_posts": "Flere H-forløb",
-    "combined_track_share": "Sammenhængende forløb",
-    "foreign_per_year": "Udenlandske læger",
-    "exit_reduction_over_65": "Fasthold læger over 65",
-}
-LEVER_UNITS = {
-    "extra_h_posts": "{:+g} H-forløb om året",
-    "combined_track_share": "{pct} af I-lægerne på sammenhængende forløb",
-    "foreign_per_year": "{:g} rekrutteret om året",
-    "exit_reduction_over_65": "{pct} færre afgange over 65 år",
-}
-SCENARIO_LABELS = {
-    "baseline": "Uændret",
-    "more_h_posts": "Flere H-forløb",
-    "combined_track_for_all": "Sammenhængende forløb for alle",
-    "foreign_recruitment": "Rekruttering af udenlandske læger",
-    "retain_over_65": "Fasthold læger over 65",
-    "all_levers": "Alle tiltag",
-}
 # What "no change" means for each lever: None for the share is the share seen in the data.
 NO_CHANGE: dict[str, float | None] = {
     "extra_h_posts": 0.0,
@@ -78,79 +58,8 @@ NO_CHANGE: dict[str, float | None] = {
 
 
 # --------------------------------------------------------------------------------------------
-# Parameters
+# Scenarios
 # --------------------------------------------------------------------------------------------
-def check_params(params: dict[str, Any]) -> None:
-    """Stop with one line per problem in the ``supply`` section."""
-    problems: list[str] = []
-
-    def bad(key: str, text: str) -> None:
-        problems.append(f"params.yaml: supply.{key}: {text}")
-
-    scenarios = params["scenarios"]
-    if "baseline" not in scenarios:
-        bad("scenarios", "a scenario called 'baseline' is needed to compare against")
-    for name, overrides in scenarios.items():
-        if not isinstance(overrides, dict):
-            bad(
-                f"scenarios.{name}",
-                "give the levers it changes as a mapping, e.g. {extra_h_posts: 20}",
-            )
-            continue
-        for lever, value in overrides.items():
-            _check_lever(f"scenarios.{name}.{lever}", lever, value, bad)
-    if params["scenario"] != "all" and params["scenario"] not in scenarios:
-        bad(
-            "scenario",
-            f"{params['scenario']!r} is not 'all' nor a scenario ({', '.join(scenarios)})",
-        )
-    for lever, value in params["tornado"].items():
-        _check_lever(f"tornado.{lever}", lever, value, bad)
-    for key in ("h_completion", "foreign_completion"):
-        if not 0 < params[key] <= 1:
-            bad(key, f"{params[key]} is a probability and must be between 0 and 1")
-    if not 0 <= params["h_completion_sd"] < 0.5:
-        bad("h_completion_sd", "must be between 0 and 0.5")
-    for key in ("h_duration_years", "foreign_pathway_years", "posts_reference_years"):
-        if params[key] < 1:
-            bad(key, "must be at least 1 year")
-    for key in ("new_specialist_age_band", "foreign_age_band", "exit_estimate_from_band"):
-        if params[key] not in BANDS:
-            bad(key, f"{params[key]!r} is not an age band ({', '.join(BANDS)})")
-    for band, rate in params["exit_rates_assumed"].items():
-        if band not in BANDS:
-            bad(f"exit_rates_assumed.{band}", f"not an age band ({', '.join(BANDS)})")
-        elif not 0 <= rate < 1:
-            bad(f"exit_rates_assumed.{band}", f"{rate} is a yearly probability: 0 to 1")
-    if params["exit_estimate_from_band"] in BANDS:
-        first = BANDS.index(params["exit_estimate_from_band"])
-        missing = [b for b in BANDS[:first] if b not in params["exit_rates_assumed"]]
-        if missing:
-            bad(
-                "exit_rates_assumed",
-                f"give rates for {', '.join(missing)} (bands below "
-                "exit_estimate_from_band are not estimated)",
-            )
-    if params["simulations"] < 100:
-        bad("simulations", "use at least 100 draws")
-    if problems:
-        raise ParamError(problems)
-
-
-def _check_lever(key: str, lever: str, value: Any, bad) -> None:
-    if lever not in LEVERS:
-        bad(key, f"unknown lever; use one of {', '.join(LEVERS)}")
-        return
-    if lever == "combined_track_share" and value is None:
-        return
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        bad(key, f"{value!r} is not a number")
-    elif lever in ("extra_h_posts", "foreign_per_year") and value < 0:
-        bad(key, f"{value} is negative; posts and recruits cannot be fewer than none")
-    elif lever in ("combined_track_share", "exit_reduction_over_65") and not 0 <= value <= 1:
-        bad(key, f"{value} is a share and must be between 0 and 1")
-
-
 def scenario_levers(params: dict[str, Any], name: str) -> dict[str, float | None]:
     """The lever settings of a scenario: 'no change' plus its overrides."""
     return {**NO_CHANGE, **params["scenarios"][name]}
@@ -291,6 +200,7 @@ class Inputs:
 
 def build_inputs(
     tables: dict[str, pd.DataFrame],
+    series: pd.DataFrame,
     projection: pd.DataFrame,
     conversion_by_track: pd.DataFrame,
     params: dict[str, Any],
@@ -302,11 +212,11 @@ def build_inputs(
 ) -> Inputs:
     """Collect the inputs from the processed data and the earlier stages' outputs.
 
-    ``start_year`` (default: the last data year) is where the projection starts; a backtest
-    starts earlier and uses only the data up to then.
+    ``series`` and ``projection`` are the growth stage's datasets (``growth/series``,
+    ``growth/projection``), ``conversion_by_track`` the retention stage's
+    (``retention/conversion_by_track``). ``start_year`` (default: the last data year) is where
+    the projection starts; a backtest starts earlier and uses only the data up to then.
     """
-    from pipeline.retention import TRACK_LABELS
-
     physicians, posts, trainees = tables["physicians"], tables["training_posts"], tables["trainees"]
     start = int(start_year or physicians["year"].max())
     at_start = physicians[physicians["year"] == start]
@@ -318,17 +228,10 @@ def build_inputs(
     k = params["posts_reference_years"]
     ref = h_posts[h_posts["year"] > start - k]
     i_ref = i_posts[i_posts["year"] > start - k]
-    by_track = conversion_by_track.set_index("group")
-    conversion = {
-        name: tuple(
-            float(by_track.loc[label, c]) if label in by_track.index else float("nan")
-            for c in ("cif", "ci_low", "ci_high")
-        )
-        for name, label in (("regular", TRACK_LABELS[False]), ("combined", TRACK_LABELS[True]))
-    }
+    conversion = conversion_inputs(conversion_by_track)
     recent = trainees[trainees["i_start"].dt.year > start - k]
     share_now = float(recent["combined_track"].mean()) if len(recent) else 0.0
-    ratio, patients = _demand_inputs(tables, projection, base_year, grades, specialties)
+    ratio, patients = _demand_inputs(series, projection, base_year)
     return Inputs(
         start_year=start,
         stock=stock,
@@ -354,12 +257,32 @@ def build_inputs(
     )
 
 
-def _demand_inputs(tables, projection, base_year, grades, specialties):
+def conversion_inputs(by_track: pd.DataFrame) -> dict[str, tuple[float, float, float]]:
+    """The share converting within the horizon per track code, with its 95 % interval.
+
+    The regular track is needed; the combined track may be missing (nobody on it, or hidden as
+    a small group): its lever then has no effect, which the page says (``lever_notes``).
+    """
+    rows = by_track.set_index("group")
+    conversion = {
+        track: tuple(
+            float(rows.loc[track, c]) if track in rows.index else float("nan")
+            for c in ("cif", "ci_low", "ci_high")
+        )
+        for track in ("regular", "combined")
+    }
+    if not np.isfinite(conversion["regular"][0]):
+        raise InputError(
+            "supply: retention/conversion_by_track has no share for the regular track (code "
+            "'regular'); the retention stage could not estimate it (too few doctors followed "
+            "for retention.horizon_years, or hidden as a small group)"
+        )
+    return conversion
+
+
+def _demand_inputs(series: pd.DataFrame, projection: pd.DataFrame, base_year: int):
     """Physicians per patient in the base year, and patients per year: observed up to the
     start, then the growth stage's projection (its distribution on the log scale)."""
-    from pipeline.growth import build_series
-
-    series = build_series(tables, grades, specialties)
     totals = series[series["group"] == "total"]
     ratio = {}
     for geography in GEOGRAPHIES:
@@ -762,6 +685,7 @@ def tornado(
 
 def backtest(
     tables: dict[str, pd.DataFrame],
+    series: pd.DataFrame,
     projection: pd.DataFrame,
     conversion: pd.DataFrame,
     params: dict[str, Any],
@@ -776,6 +700,7 @@ def backtest(
     last = int(tables["physicians"]["year"].max())
     inputs = build_inputs(
         tables,
+        series,
         projection,
         conversion,
         params,
@@ -854,317 +779,8 @@ def metrics(
 # --------------------------------------------------------------------------------------------
 # Figures
 # --------------------------------------------------------------------------------------------
-def plot_scenarios(summary: pd.DataFrame, scenarios: Sequence[str], geography: str = NATIONAL):
-    """Supply and demand per scenario with 95 % bands (a fan chart per scenario)."""
-    from pipeline.plotting import COLORS, danish_axis, panel_grid, year_axis
-
-    fig, axes = panel_grid(len(scenarios), 3, (4.4, 3.5), sharey=True)
-    for ax, name in zip(axes, scenarios, strict=True):
-        df = summary[(summary["scenario"] == name) & (summary["geography"] == geography)]
-        for what, color, style, label in (
-            ("demand", COLORS[1], "--", "Behov"),
-            ("supply", COLORS[0], "-", "Læger"),
-        ):
-            ax.fill_between(
-                df["year"],
-                df[f"{what}_low"],
-                df[f"{what}_high"],
-                color=color,
-                alpha=0.18,
-                linewidth=0,
-            )
-            ax.plot(df["year"], df[what], color=color, linestyle=style, marker="", label=label)
-        ax.set(title=SCENARIO_LABELS.get(name, name), xlabel="År")
-        danish_axis(ax)
-        year_axis(ax)
-    axes[0].set_ylabel("Læger")
-    axes[0].legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def plot_tornado(levers: pd.DataFrame):
-    """Change in the gap when each lever alone is moved: bars with 95 % intervals."""
-    import matplotlib.pyplot as plt
-
-    from pipeline.plotting import COLORS, danish_axis
-
-    df = levers.iloc[::-1]
-    fig, ax = plt.subplots(figsize=(8, 0.7 * len(df) + 1.4))
-    y = np.arange(len(df))
-    ax.barh(y, df["change"], color=COLORS[0], height=0.55)
-    ax.errorbar(
-        df["change"],
-        y,
-        xerr=[df["change"] - df["change_low"], df["change_high"] - df["change"]],
-        fmt="none",
-        ecolor="black",
-        capsize=4,
-    )
-    ax.axvline(0, color="#555555", linewidth=0.8)
-    ax.set_yticks(
-        y,
-        [f"{LEVER_LABELS[r.lever]}\n({lever_amount(r.lever, r.amount)})" for r in df.itertuples()],
-    )
-    year = int(df["year"].iloc[0]) if len(df) else ""
-    ax.set(
-        title=f"Ændring i underskuddet af læger i {year}, ét tiltag ad gangen",
-        xlabel="Ændring i antal manglende læger (negativ = færre mangler)",
-    )
-    danish_axis(ax, axis="x")
-    ax.grid(axis="y", visible=False)
-    fig.tight_layout()
-    return fig
-
-
-def plot_regional_gap(summary: pd.DataFrame, scenarios: Sequence[str], year: int):
-    """The gap per region in ``year`` for some scenarios, with 95 % intervals."""
-    import matplotlib.pyplot as plt
-
-    from pipeline.plotting import COLORS, danish_axis
-
-    df = summary[(summary["year"] == year) & (summary["geography"] != NATIONAL)]
-    fig, ax = plt.subplots(figsize=(8, 3.8))
-    width = 0.8 / len(scenarios)
-    hatches = ("", "//", "..", "xx", "\\\\", "oo")
-    for i, name in enumerate(scenarios):
-        d = df[df["scenario"] == name].set_index("geography").reindex(list(REGIONS))
-        x = np.arange(len(REGIONS)) + (i - (len(scenarios) - 1) / 2) * width
-        ax.bar(
-            x,
-            d["gap"],
-            width=width,
-            color=COLORS[i],
-            hatch=hatches[i],
-            edgecolor="white",
-            label=SCENARIO_LABELS.get(name, name),
-        )
-        ax.errorbar(
-            x,
-            d["gap"],
-            yerr=[d["gap"] - d["gap_low"], d["gap_high"] - d["gap"]],
-            fmt="none",
-            ecolor="black",
-            capsize=3,
-        )
-    ax.axhline(0, color="#555555", linewidth=0.8)
-    ax.set_xticks(np.arange(len(REGIONS)), REGIONS)
-    ax.set(title=f"Manglende læger pr. region i {year}", ylabel="Læger")
-    danish_axis(ax)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def plot_backtest(result: pd.DataFrame):
-    """Projected against observed national headcounts from the backtest's start year."""
-    import matplotlib.pyplot as plt
-
-    from pipeline.plotting import COLORS, danish_axis, year_axis
-
-    national = result[result["geography"] == NATIONAL]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    for ax, (grade, title) in zip(
-        axes, (("specialist", "Speciallæger"), ("trainee", "Læger under uddannelse")), strict=True
-    ):
-        d = national[national["grade"] == grade]
-        ax.plot(d["year"], d["observed"], color="black", marker="o", label="Data")
-        ax.plot(
-            d["year"],
-            d["projected"],
-            color=COLORS[0],
-            linestyle="--",
-            marker="s",
-            label=f"Model fra {int(d['year'].min())}",
-        )
-        ax.set(title=title, xlabel="År", ylabel="Personer")
-        ax.set_ylim(bottom=0)
-        danish_axis(ax)
-        year_axis(ax)
-    axes[0].legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    return fig
 
 
 # --------------------------------------------------------------------------------------------
 # Tables and text for display (Danish)
 # --------------------------------------------------------------------------------------------
-def lever_amount(lever: str, amount: float | None) -> str:
-    if amount is None:
-        return "som i data"
-    return LEVER_UNITS[lever].format(amount, pct=percent(amount, 0))
-
-
-def scenario_description(levers: dict[str, Any]) -> str:
-    changed = [f"{LEVER_LABELS[k]}: {lever_amount(k, v)}" for k, v in levers.items()
-               if v != NO_CHANGE.get(k)]  # fmt: skip
-    return "; ".join(changed) or "ingen ændringer"
-
-
-def comparison_table(comparison: pd.DataFrame, params: dict[str, Any], after: int) -> pd.DataFrame:
-    """One row per scenario: its levers, and the gap in each target year after ``after`` (the
-    last data year, where every scenario has the observed gap) with the change from the
-    baseline in the last one."""
-    df = comparison[comparison["year"] > after]
-    years = sorted(df["year"].unique())
-    rows = []
-    for name, g in df.groupby("scenario", sort=False):
-        g = g.set_index("year")
-        row = {"Scenarie": SCENARIO_LABELS.get(name, name),
-               "Tiltag": scenario_description(scenario_levers(params, name))}  # fmt: skip
-        for year in years:
-            r = g.loc[year]
-            row[f"Mangler i {year}"] = (
-                f"{number(r['gap'])} ({interval(r['gap_low'], r['gap_high'])})"
-            )
-        last = g.loc[years[-1]]
-        row[f"Ændring i {years[-1]}"] = (
-            f"{number(last['change'])} ({interval(last['change_low'], last['change_high'])})"
-        )
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def tornado_table(levers: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "Tiltag": levers["lever"].map(LEVER_LABELS),
-            "Ændring": [lever_amount(r.lever, r.amount) for r in levers.itertuples()],
-            "År": levers["year"],
-            "Ændring i manglende læger": [number(v) for v in levers["change"]],
-            "95 %-interval": [
-                interval(lo, hi)
-                for lo, hi in zip(levers["change_low"], levers["change_high"], strict=True)
-            ],
-        }
-    )
-
-
-def regional_table(summary: pd.DataFrame, scenario: str, years: Sequence[int]) -> pd.DataFrame:
-    df = summary[(summary["scenario"] == scenario) & summary["year"].isin(years)]
-    return pd.DataFrame(
-        {
-            "Område": df["geography"].astype(str),
-            "År": df["year"],
-            "Læger": [number(v) for v in df["supply"]],
-            "Behov": [number(v) for v in df["demand"]],
-            "Manglende læger": [number(v) for v in df["gap"]],
-            "95 %-interval": [
-                interval(lo, hi) for lo, hi in zip(df["gap_low"], df["gap_high"], strict=True)
-            ],
-        }
-    ).sort_values(
-        ["År", "Område"],
-        key=lambda s: s.map({g: i for i, g in enumerate(GEOGRAPHIES)}) if s.name == "Område" else s,
-        ignore_index=True,
-    )
-
-
-def inputs_table(inputs: Inputs) -> pd.DataFrame:
-    """The model's main inputs, with where each comes from."""
-    p = inputs.params
-    fill = inputs.h_filled_ref.sum() / max(inputs.h_advertised_ref.sum(), 1)
-    conv = inputs.conversion
-    rows = [
-        ("Speciallæger i startåret", number(inputs.stock.sum()), f"data ({inputs.start_year})"),
-        (
-            "Læger under uddannelse i startåret",
-            number(inputs.trainees.sum()),
-            f"data ({inputs.start_year})",
-        ),
-        (
-            "H-forløb opslået pr. år",
-            number(inputs.h_advertised.sum(), 1),
-            f"gennemsnit af de sidste {p['posts_reference_years']} år",
-        ),
-        ("Andel af H-forløb besat", percent(fill), f"de sidste {p['posts_reference_years']} år"),
-        (
-            "Andel i H-forløb i psykiatrien inden for horisonten, almindelig I-stilling",
-            percent(conv["regular"][0]),
-            "retention-trinnet",
-        ),
-        ("Samme, sammenhængende forløb", percent(conv["combined"][0]), "retention-trinnet"),
-        (
-            "Andel af I-lægerne på sammenhængende forløb nu",
-            percent(inputs.combined_share_now),
-            f"data, de sidste {p['posts_reference_years']} år",
-        ),
-        (
-            "Andel af H-forløb, der gennemføres",
-            percent(p["h_completion"]),
-            "antagelse (data har ingen afsluttede forløb)",
-        ),
-        ("Varighed af H-forløb", f"{p['h_duration_years']} år", "målbeskrivelsen"),
-        ("Udenlandske læger, der bliver", percent(p["foreign_completion"]), "antagelse"),
-    ]
-    return pd.DataFrame(rows, columns=["Input", "Værdi", "Kilde"])
-
-
-def exit_table(rates: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "Aldersgruppe": rates["age_band"],
-            "Årlig afgang": [percent(v) for v in rates["exit_rate"]],
-            "Standardfejl": [
-                "–" if s == "assumed" else percent(se)
-                for se, s in zip(rates["se"], rates["source"], strict=True)
-            ],
-            "Kilde": rates["source"].map(
-                {"estimated": "estimeret fra data", "assumed": "antagelse (params.yaml)"}
-            ),
-        }
-    )
-
-
-def backtest_table(result: pd.DataFrame) -> pd.DataFrame:
-    national = result[result["geography"] == NATIONAL]
-    return pd.DataFrame(
-        {
-            "Gruppe": national["grade"].map(
-                {"specialist": "Speciallæger", "trainee": "Læger under uddannelse"}
-            ),
-            "År": national["year"],
-            "Model": [number(v) for v in national["projected"]],
-            "Data": [number(v) for v in national["observed"]],
-            "Afvigelse": [percent(v) for v in national["ape"]],
-        }
-    )
-
-
-def summary_text(comparison: pd.DataFrame, levers: pd.DataFrame, year: int) -> str:
-    """The scenarios in a few Danish sentences."""
-    at = comparison[comparison["year"] == year].set_index("scenario")
-    base = at.loc["baseline"]
-    text = (
-        f"Uden nye tiltag mangler der {number(base['gap'])} læger i {year} (95 %-interval "
-        f"{interval(base['gap_low'], base['gap_high'])})."
-    )
-    if "all_levers" in at.index:
-        every = at.loc["all_levers"]
-        text += (
-            f" Med alle tiltag samtidig er tallet {number(every['gap'])} "
-            f"({interval(every['gap_low'], every['gap_high'])}), "
-            f"{number(-every['change'])} færre."
-        )
-    if len(levers):
-        top = levers.iloc[0]
-        text += (
-            f" Alene flytter {LEVER_LABELS[top['lever']].lower()} "
-            f"({lever_amount(top['lever'], top['amount'])}) mest: "
-            f"{number(-top['change'])} færre manglende læger "
-            f"({interval(-top['change_high'], -top['change_low'])})."
-        )
-    return text
-
-
-def backtest_text(result: pd.DataFrame) -> str:
-    national = result[(result["geography"] == NATIONAL) & (result["year"] > result["year"].min())]
-    start, end = int(result["year"].min()), int(result["year"].max())
-    parts = []
-    for grade, label in (("specialist", "speciallæger"), ("trainee", "læger under uddannelse")):
-        d = national[national["grade"] == grade]
-        parts.append(f"{percent(d['ape'].mean())} (højst {percent(d['ape'].max())}) for {label}")
-    return (
-        f"Startet i {start} med de data, der fandtes da, ramte modellen antallet i "
-        f"{start + 1}–{end} med en gennemsnitlig afvigelse på {parts[0]} og {parts[1]}."
-    )

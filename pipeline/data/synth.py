@@ -13,6 +13,8 @@ The demo set in ``data/raw/demo`` is the output of ``python -m pipeline synth --
 
 Each table draws from its own random stream, so ``--trainees N`` changes only the trainees.
 The same seed and arguments give byte-identical files.
+
+pyarrow is imported inside ``write_contacts``: only register-sized runs need it.
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline import contract
+from pipeline.data import contract
+from pipeline.data.ingest import SYNTHETIC_MARKER
 from pipeline.errors import InputError
-from pipeline.ingest import SYNTHETIC_MARKER
 
 log = logging.getLogger(__name__)
 
@@ -495,7 +497,7 @@ def write_synthetic(out_dir: Path | str, config: SynthConfig, dialect: str = "st
     if config.contacts:
         write_contacts(config, tables["patients"], out_dir / "contacts.parquet")
     marker = {
-        "generator": "pipeline.synth",
+        "generator": "pipeline.data.synth",
         "seed": config.seed,
         "first_year": config.first_year,
         "last_year": config.last_year,

@@ -29,15 +29,24 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from pipeline import contract
-from pipeline.catalog import DATASET_INFO
-from pipeline.contract import Column, FileSpec
+from pipeline.data import contacts, contract
+from pipeline.data.catalog import DATASET_INFO
+from pipeline.data.contract import (
+    CPR_LIKE,
+    CPR_PATTERN,
+    MAX_LINES_PER_CHECK,
+    UNKNOWN_CODE,
+    Column,
+    FileSpec,
+    code_lookup,
+    normalise_name,
+    rename_hint,
+)
 from pipeline.errors import InputError
 
 log = logging.getLogger(__name__)
 
 SYNTHETIC_MARKER = "synthetic.json"
-MAX_LINES_PER_CHECK = 50  # per file and kind of problem; a summary line counts the rest
 # Cells are read as Arrow-backed text: vectorised string checks and a quarter of the memory.
 TEXT = "string[pyarrow]"
 BIG_FILE_BYTES = 50 * 2**20  # CSV files above this are read in chunks, logging progress
@@ -48,13 +57,6 @@ _FLOAT = r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)"
 _YEAR = r"\d{4}"
 _ISO_DATE = r"\d{4}-\d{1,2}-\d{1,2}"
 _DK_DATE = r"\d{1,2}-\d{1,2}-\d{4}"
-_CPR = r"\d{6}-?\d{4}"
-# Messages shared with the contacts check (pipeline.contacts).
-UNKNOWN_CODE = "is not a known code; use one of: "
-CPR_LIKE = (
-    "looks like a CPR number (ten digits); replace person_id with a pseudonym before ingest "
-    "(the value is not shown)"
-)
 _BOOLS = {"true": True, "false": False, "1": True, "0": False, "ja": True, "nej": False}
 
 
@@ -113,6 +115,7 @@ def read_dataset(
     rename: dict[str, dict[str, str]] | None = None,
     contacts_tolerance: float = 0.0,
     duckdb_memory_limit: str = "3GB",
+    root: Path | str | None = None,
 ) -> Dataset:
     """Read and validate every contract file in ``raw_dir``.
 
@@ -130,6 +133,9 @@ def read_dataset(
         from the contacts.
     duckdb_memory_limit
         Memory DuckDB may use while counting contacts.
+    root
+        The project root: the dataset records ``raw_dir`` relative to it (pages never show an
+        absolute path); outside it, only the directory's name.
 
     Returns
     -------
@@ -141,8 +147,6 @@ def read_dataset(
     InputError
         With one line per problem in any file, when anything is wrong.
     """
-    from pipeline import contacts
-
     raw_dir = Path(raw_dir)
     rename = rename or {}
     problems: list[str] = []
@@ -206,7 +210,17 @@ def read_dataset(
     if problems:
         raise InputError(problems)
     synthetic = (raw_dir / SYNTHETIC_MARKER).exists()
-    return Dataset(tables, sources, raw_dir.as_posix(), synthetic, persons)
+    return Dataset(tables, sources, _shown_dir(raw_dir, root), synthetic, persons)
+
+
+def _shown_dir(raw_dir: Path, root: Path | str | None) -> str:
+    """``raw_dir`` as pages may show it: relative to the project, never absolute."""
+    if root is None:
+        return raw_dir.as_posix() if not raw_dir.is_absolute() else raw_dir.name
+    try:
+        return raw_dir.resolve().relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return raw_dir.name
 
 
 def _typed_patients(counts: pd.DataFrame) -> pd.DataFrame:
@@ -261,7 +275,11 @@ def validate_dir(
     raw_dir: Path | str, rename: dict[str, dict[str, str]] | None = None, **options
 ) -> str:
     """Validate ``raw_dir``; return a one-line summary, raise ``InputError`` on any problem."""
-    dataset = read_dataset(raw_dir, rename, **options)
+    return summary(read_dataset(raw_dir, rename, **options), raw_dir)
+
+
+def summary(dataset: Dataset, raw_dir: Path | str) -> str:
+    """What a valid dataset holds, in one line."""
     parts = [f"{src.file} {src.rows:,} rows" for src in dataset.sources.values()]
     kind = "synthetic " if dataset.synthetic else ""
     return (
@@ -322,8 +340,8 @@ def read_raw(
     if len(df) == 0:
         raise InputError(f"{path.name}: the file is empty; it needs a header row and data rows")
 
-    mapping = {_normalise_name(k): _normalise_name(v) for k, v in (rename or {}).items()}
-    names = [mapping.get(n, n) for n in (_normalise_name(c) for c in df.columns)]
+    mapping = {normalise_name(k): normalise_name(v) for k, v in (rename or {}).items()}
+    names = [mapping.get(n, n) for n in (normalise_name(c) for c in df.columns)]
     problems = []
     seen: dict[str, int] = {}
     for pos, name in enumerate(names):
@@ -335,7 +353,7 @@ def read_raw(
         seen.setdefault(name, pos)
     for col in spec.columns:
         if col.required and col.name not in seen:
-            hint = _rename_hint(spec.name, col.name)
+            hint = rename_hint(spec.name, col.name)
             problems.append(f"{path.name}:1: {col.name}: column is missing; {hint}")
     if problems:
         raise InputError(problems)
@@ -433,29 +451,9 @@ def _excel_cell_text(value: Any) -> str:
     return str(value)
 
 
-def _normalise_name(name: Any) -> str:
-    return re.sub(r"[\s\-]+", "_", str(name).replace("\ufeff", "").strip().casefold())
-
-
-def _rename_hint(file: str, column: str) -> str:
-    return (
-        f"add it, or map your own column name onto it in params.yaml "
-        f"(data.rename.{file}: {{your_name: {column}}})"
-    )
-
-
 # --------------------------------------------------------------------------------------------
 # Parsing cell text into typed values (invalid text becomes missing; the raw schema reports it)
 # --------------------------------------------------------------------------------------------
-def _code_lookup(col: Column) -> dict[str, str]:
-    lookup = {code.lower(): code for code in col.codes}
-    if col.codes == contract.REGIONS:
-        lookup.update({f"region {code.lower()}": code for code in col.codes})
-        lookup.update(contract.REGION_ALIASES)
-        lookup.update({f"region {k}": v for k, v in contract.REGION_ALIASES.items()})
-    return lookup
-
-
 def _map_distinct(text: pd.Series, mapping: dict[str, Any]) -> pd.Series:
     """``text.map(mapping)``, looking up each distinct value once (a column of codes has a
     handful of them and may have millions of rows)."""
@@ -468,7 +466,7 @@ def _map_distinct(text: pd.Series, mapping: dict[str, Any]) -> pd.Series:
 
 def _parse_codes(text: pd.Series, col: Column) -> pd.Series:
     norm = text.str.lower().str.replace("–", "-", regex=False)
-    codes = _map_distinct(norm, _code_lookup(col))
+    codes = _map_distinct(norm, code_lookup(col))
     return pd.Categorical(codes, categories=list(col.codes), ordered=True)
 
 
@@ -624,7 +622,7 @@ def _format_checks(col: Column, check: Callable) -> list[pa.Check]:
             )
         ]
     if col.kind == "code":
-        lookup = _code_lookup(col)
+        lookup = code_lookup(col)
         allowed = ", ".join(col.codes)
         return [
             check(
@@ -675,7 +673,7 @@ def _format_checks(col: Column, check: Callable) -> list[pa.Check]:
             check(
                 f"{name}.cpr",
                 name,
-                lambda s: ~s.str.fullmatch(_CPR),
+                lambda s: ~s.str.fullmatch(CPR_PATTERN),
                 # The value is not echoed: it may be a real CPR number.
                 lambda t, r, i: CPR_LIKE,
             )
@@ -851,24 +849,6 @@ def _final_types(typed: pd.DataFrame, spec: FileSpec) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 # What was read (for the ingest notebook)
 # --------------------------------------------------------------------------------------------
-def overview(dataset: Dataset) -> pd.DataFrame:
-    """Rows, years and format per file, with Danish column names."""
-    info = dataset.info()
-    rows = []
-    for name, src in dataset.sources.items():
-        first, last = info["years"][name]
-        rows.append(
-            {
-                "Fil": src.file,
-                "Rækker": src.rows,
-                "Fra år": first,
-                "Til år": last,
-                "Tegnsæt": src.encoding or "Excel",
-                "Separator": {",": "komma", ";": "semikolon", None: "–"}[src.separator],
-                "Kolonner udeladt": ", ".join(src.ignored_columns) or "–",
-            }
-        )
-    return pd.DataFrame(rows)
 
 
 def national_totals(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -896,54 +876,3 @@ def metrics(dataset: Dataset) -> dict[str, Any]:
         "extract_date": info["extract_date"],
         "synthetic": info["synthetic"],
     }
-
-
-def plot_national_totals(totals: pd.DataFrame):
-    """Two panels: patients by age group and physicians by grade, per year."""
-    import matplotlib.pyplot as plt
-
-    from pipeline.plotting import danish_axis, year_axis
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    for col, label in (("patients_adult", "Voksne"), ("patients_child_adolescent", "Børn og unge")):
-        left.plot(totals["year"], totals[col], label=label)
-    left.set(title="Patienter i regionspsykiatrien", xlabel="År", ylabel="Personer")
-    for col, label in (
-        ("physicians_specialist", "Speciallæger"),
-        ("physicians_trainee", "Læger under uddannelse"),
-    ):
-        right.plot(totals["year"], totals[col], label=label)
-    right.set(title="Læger i psykiatrien", xlabel="År", ylabel="Personer")
-    for ax in (left, right):
-        ax.set_ylim(bottom=0)
-        danish_axis(ax)
-        year_axis(ax)
-        ax.legend(loc="lower right")
-    fig.tight_layout()
-    return fig
-
-
-def validate_message(dataset: Dataset) -> str:
-    """The validation result in one Danish sentence."""
-    kind = "syntetiske demodata" if dataset.synthetic else "data"
-    return (
-        f"Alle {len(dataset.sources)} filer i {dataset.raw_dir} overholder datakontrakten "
-        f"({kind}, udtræksdato {dataset.extract_date.date().isoformat()})."
-    )
-
-
-def contacts_text(dataset: Dataset) -> str:
-    """What the contacts gave, in Danish (or that there were none)."""
-    from pipeline.fmt import number, percent
-
-    if dataset.contact_persons is None:
-        return "Der er ingen kontaktdata; patienttallene er læst fra `patients.csv`."
-    cells = dataset.tables["patients"].groupby("year")["patients"].sum()
-    persons = dataset.contact_persons.set_index("year")["persons"]
-    extra = (cells / persons - 1).mean()
-    return (
-        f"Patienterne er talt fra {number(dataset.sources['contacts'].rows)} kontakter i "
-        f"{dataset.sources['contacts'].file}. Summen over regioner og aldersgrupper er i "
-        f"gennemsnit {percent(extra)} højere end antallet af forskellige personer på landsplan, "
-        f"fordi personer med kontakt i flere regioner eller begge aldersgrupper tæller i hver."
-    )

@@ -12,8 +12,9 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.catalog import Catalog
-from pipeline.fmt import date, interval, number, percent
+from pipeline.data.catalog import Catalog
+from pipeline.publish.fmt import date, interval, number, percent
+from pipeline.publish.labels import LEVER_LABELS, MODEL_LABELS
 
 
 def _interval(section: dict[str, Any], key: str, low: str, high: str, formatter=number) -> str:
@@ -30,8 +31,6 @@ def _ratio(value: float) -> str:
 
 def key_numbers(metrics: dict[str, dict[str, Any]], info: dict[str, Any]) -> str:
     """The headline numbers as a Danish bullet list."""
-    from pipeline.growth import MODEL_LABELS
-
     g, r, s = metrics["growth"], metrics["retention"], metrics.get("supply", {})
     first, last = info["years"]["patients"]
     ci = ("_ci_low", "_ci_high")
@@ -88,8 +87,6 @@ def captions(metrics: dict[str, dict[str, Any]]) -> dict[str, str]:
     g, s = metrics["growth"], metrics.get("supply", {})
     levers = s.get("levers", {})
     top = min(levers, key=lambda k: levers[k]["gap_change"]) if levers else None
-    from pipeline.supply import LEVER_LABELS
-
     return {
         "growth/indeks_danmark": (
             f"Antallet af patienter (fuld linje) er vokset meget hurtigere end antallet af læger "

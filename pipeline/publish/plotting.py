@@ -1,8 +1,20 @@
-"""One figure style for every stage: readable in print and in grey scale, Danish number axes."""
+"""One figure style for every stage: readable in print and in grey scale, Danish number axes.
+
+matplotlib is imported inside the functions that draw: it takes a second to import, and the
+leadership report only shows saved figures.
+"""
 
 from __future__ import annotations
 
+import base64
+import io
+import math
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+from pipeline.data.catalog import write_bytes
+from pipeline.publish.fmt import number
+from pipeline.publish.fmt import percent as pct
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -47,9 +59,6 @@ def danish_axis(ax: Axes, axis: str = "y", decimals: int = 0, percent: bool = Fa
     """Tick labels with Danish separators: ``12.000``, ``2,5 %``."""
     from matplotlib.ticker import FuncFormatter
 
-    from pipeline.fmt import number
-    from pipeline.fmt import percent as pct
-
     fmt = FuncFormatter(lambda v, _: pct(v, decimals) if percent else number(v, decimals))
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
 
@@ -67,8 +76,6 @@ def panel_grid(
 ) -> tuple[Figure, list[Axes]]:
     """A figure of ``n`` panels in rows of at most ``max_cols``; returns it and the ``n`` axes
     (row by row). Unused places in the last row are hidden."""
-    import math
-
     import matplotlib.pyplot as plt
 
     ncols = min(max_cols, n)
@@ -88,8 +95,6 @@ def show(fig, alt: str, path=None) -> None:
     With ``path`` the figure is also saved there as the stage's DVC plot; it is rendered once
     and the same PNG is displayed.
     """
-    import io
-
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
@@ -97,15 +102,11 @@ def show(fig, alt: str, path=None) -> None:
     plt.close(fig)
     png = buffer.getvalue()
     if path is not None:
-        from pipeline.catalog import write_bytes
-
         write_bytes(path, png)
     _display_png(png, alt)
 
 
 def _display_png(png: bytes, alt: str) -> None:
-    import base64
-
     from IPython.display import display
 
     data = base64.b64encode(png).decode("ascii")
@@ -114,6 +115,4 @@ def _display_png(png: bytes, alt: str) -> None:
 
 def show_file(path, alt: str) -> None:
     """Display a saved PNG figure with alt text (the leadership report reuses the stages')."""
-    from pathlib import Path
-
     _display_png(Path(path).read_bytes(), alt)

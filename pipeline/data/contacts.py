@@ -10,6 +10,8 @@ year. A person with contacts in two regions, or in both child & adolescent and a
 in the same year counts once in each of those cells, as in the regions' own statistics per
 region, so regional figures add up to slightly more than the number of distinct persons in the
 country; that national number is also reported (``persons_per_year``).
+
+DuckDB is imported inside ``aggregate``: only extracts with contacts need it.
 """
 
 from __future__ import annotations
@@ -22,7 +24,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline import contract
+from pipeline.data import contract
+from pipeline.data.contract import (
+    CPR_LIKE,
+    CPR_PATTERN,
+    MAX_LINES_PER_CHECK,
+    UNKNOWN_CODE,
+    code_lookup,
+    normalise_name,
+    rename_hint,
+)
 from pipeline.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -84,16 +95,6 @@ def aggregate(
     """
     import duckdb
 
-    from pipeline.ingest import (
-        _CPR,
-        CPR_LIKE,
-        MAX_LINES_PER_CHECK,
-        UNKNOWN_CODE,
-        _code_lookup,
-        _normalise_name,
-        _rename_hint,
-    )
-
     pattern = str(path / "*.parquet") if path.is_dir() else str(path)
     shown = f"{NAME}/" if path.is_dir() else path.name
     con = duckdb.connect()
@@ -109,17 +110,17 @@ def aggregate(
     except duckdb.Error as exc:
         raise InputError(f"{shown}: cannot be read as parquet ({exc})") from None
     types = {name: kind for name, kind, *_ in described}
-    mapping = {_normalise_name(k): _normalise_name(v) for k, v in (rename or {}).items()}
+    mapping = {normalise_name(k): normalise_name(v) for k, v in (rename or {}).items()}
     columns: dict[str, str] = {}
     for name in types:
         if name in ("filename", "file_row_number"):
             continue
-        columns.setdefault(mapping.get(_normalise_name(name), _normalise_name(name)), name)
+        columns.setdefault(mapping.get(normalise_name(name), normalise_name(name)), name)
     spec = contract.CONTACTS
     missing = [c for c in spec.column_names if c not in columns]
     if missing:
         raise InputError(
-            [f"{shown}:1: {c}: column is missing; {_rename_hint(NAME, c)}" for c in missing]
+            [f"{shown}:1: {c}: column is missing; {rename_hint(NAME, c)}" for c in missing]
         )
 
     def col(name: str) -> str:
@@ -134,8 +135,8 @@ def aggregate(
             f"CAST(coalesce(try_strptime({text}, '%Y-%m-%d'), "
             f"try_strptime({text}, '%d-%m-%Y')) AS DATE)"
         )
-    region_codes = _code_lookup(spec.column("region"))
-    group_codes = _code_lookup(spec.column("age_group"))
+    region_codes = code_lookup(spec.column("region"))
+    group_codes = code_lookup(spec.column("age_group"))
     con.execute(f"""
         CREATE TEMP VIEW contacts AS
         SELECT filename, file_row_number + 1 AS row_number,
@@ -156,7 +157,8 @@ def aggregate(
     checks = {
         "person_id": ("person_id IS NULL OR person_id = ''", "is empty; a value is required"),
         "cpr": (
-            f"length(person_id) IN (10, 11) AND regexp_full_match(person_id, {_quote(_CPR)})",
+            "length(person_id) IN (10, 11) AND "
+            f"regexp_full_match(person_id, {_quote(CPR_PATTERN)})",
             CPR_LIKE,
         ),
         "contact_date": (

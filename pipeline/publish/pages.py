@@ -4,6 +4,9 @@ Pages are exported with nbconvert through a small template (``pipeline/templates
 JupyterLab's: no scripts from a CDN, figures embedded, Danish typography, alt text on figures and
 the banner "Demodata – syntetiske tal" when the data are synthetic. Everything is written to a
 staging directory first and moved into ``reports/`` only when all of it succeeded.
+
+nbconvert and pyarrow are imported inside the functions that export pages and read ids: they
+take seconds to import.
 """
 
 from __future__ import annotations
@@ -20,13 +23,17 @@ from typing import Any
 
 import nbformat
 
-from pipeline import fmt
-from pipeline.catalog import Catalog
+from pipeline.data.catalog import Catalog
 from pipeline.errors import InputError
 from pipeline.params import changed_params
+from pipeline.progress import strip
+from pipeline.publish import fmt
+from pipeline.publish.safety import check_page
+from pipeline.stages import load_stages
 
 log = logging.getLogger(__name__)
 
+RESOURCES = ("templates",)  # read by nbconvert; a stage dependency like the code
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 TEMPLATE_NAME = "laegedaekning"
 BANNER = "Demodata – syntetiske tal"
@@ -49,8 +56,6 @@ def export_html(
     """
     from nbconvert import HTMLExporter
     from traitlets.config import Config
-
-    from pipeline.progress import strip
 
     nb = strip(nb)
     config = Config()
@@ -156,11 +161,8 @@ def publish(root: Path | str, params: dict[str, Any]) -> None:
     Raises
     ------
     PublishError
-        When any page fails a check (``pipeline.safety``); ``reports/`` is left as it was.
+        When any page fails a check (``pipeline.publish.safety``); ``reports/`` is left as it was.
     """
-    from pipeline.runner import load_stages
-    from pipeline.safety import check_page
-
     root = Path(root)
     catalog = Catalog(root)
     info = catalog.dataset_info()

@@ -1,0 +1,1 @@
+"""From introduction post to main specialist training: who continues, and how fast."""

@@ -1,0 +1,1 @@
+"""Supply of specialists: a stock-flow projection, scenarios and the levers that close the gap."""

@@ -1,0 +1,98 @@
+"""What ingest read, for the ingest page: tables, a figure and sentences in Danish.
+
+matplotlib is imported inside the function that draws: it takes a second to import.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pipeline.data.ingest import Dataset
+from pipeline.publish.fmt import number, percent, quantity
+from pipeline.publish.plotting import danish_axis, year_axis
+
+
+def overview(dataset: Dataset) -> pd.DataFrame:
+    """Rows, years and format per file, with Danish column names."""
+    info = dataset.info()
+    rows = []
+    for name, src in dataset.sources.items():
+        first, last = info["years"][name]
+        rows.append(
+            {
+                "Fil": src.file,
+                "Rækker": src.rows,
+                "Fra år": first,
+                "Til år": last,
+                "Tegnsæt": src.encoding or "Excel",
+                "Separator": {",": "komma", ";": "semikolon", None: "–"}[src.separator],
+                "Kolonner udeladt": ", ".join(src.ignored_columns) or "–",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def plot_national_totals(totals: pd.DataFrame):
+    """Two panels: patients by age group and physicians by grade, per year."""
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for col, label in (("patients_adult", "Voksne"), ("patients_child_adolescent", "Børn og unge")):
+        left.plot(totals["year"], totals[col], label=label)
+    left.set(title="Patienter i regionspsykiatrien", xlabel="År", ylabel="Personer")
+    for col, label in (
+        ("physicians_specialist", "Speciallæger"),
+        ("physicians_trainee", "Læger under uddannelse"),
+    ):
+        right.plot(totals["year"], totals[col], label=label)
+    right.set(title="Læger i psykiatrien", xlabel="År", ylabel="Personer")
+    for ax in (left, right):
+        ax.set_ylim(bottom=0)
+        danish_axis(ax)
+        year_axis(ax)
+        ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def validate_message(dataset: Dataset) -> str:
+    """The validation result in one Danish sentence."""
+    kind = "syntetiske demodata" if dataset.synthetic else "data"
+    return (
+        f"Alle {len(dataset.sources)} filer i {dataset.raw_dir} overholder datakontrakten "
+        f"({kind}, udtræksdato {dataset.extract_date.date().isoformat()})."
+    )
+
+
+def contacts_text(dataset: Dataset) -> str:
+    """What the contacts gave, in Danish (or that there were none)."""
+
+    if dataset.contact_persons is None:
+        return "Der er ingen kontaktdata; patienttallene er læst fra `patients.csv`."
+    cells = dataset.tables["patients"].groupby("year")["patients"].sum()
+    persons = dataset.contact_persons.set_index("year")["persons"]
+    extra = (cells / persons - 1).mean()
+    return (
+        f"Patienterne er talt fra {number(dataset.sources['contacts'].rows)} kontakter i "
+        f"{dataset.sources['contacts'].file}. Summen over regioner og aldersgrupper er i "
+        f"gennemsnit {percent(extra)} højere end antallet af forskellige personer på landsplan, "
+        f"fordi personer med kontakt i flere regioner eller begge aldersgrupper tæller i hver."
+    )
+
+
+def comparison_table(comparison: pd.DataFrame) -> pd.DataFrame:
+    """The comparison for display: Danish headings, values formatted in their units."""
+
+    return pd.DataFrame(
+        {
+            "Størrelse": comparison["label"],
+            "År": comparison["year"],
+            "Publiceret": [
+                quantity(v, u)
+                for v, u in zip(comparison["published"], comparison["unit"], strict=True)
+            ],
+            "Data": [
+                quantity(v, u) for v, u in zip(comparison["data"], comparison["unit"], strict=True)
+            ],
+        }
+    )

@@ -41,20 +41,27 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 __all__ = [
+    "MANY",
     "MESSAGE",
+    "OTHER_DIGITS",
     "PAGE_PATTERN",
     "PREFILTER",
     "cpr_mask",
     "cpr_sql_predicate",
     "looks_like_cpr",
     "normalise_cpr",
+    "numeric_mask_arrow",
     "page_has_cpr",
+    "text_mask_arrow",
 ]
 
 MESSAGE = (
     "looks like a CPR number; replace it with a pseudonym before ingest "
     "(python -m pipeline pseudonymise), the value is not shown"
 )
+# Why normalise_cpr cannot give the one CPR number of a cell (ValueError's text).
+MANY = "holds more than one CPR-like number"
+OTHER_DIGITS = "holds other digits besides a CPR-like number"
 
 # Days in each month, index 1-12; February has 29 because the century of YY is unknown.
 _DAYS_IN_MONTH = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
@@ -157,13 +164,13 @@ def normalise_cpr(text: str) -> str | None:
     if not matches:
         return None
     if len(matches) > 1:
-        raise ValueError("holds more than one CPR-like number")
+        raise ValueError(MANY)
     m = matches[0]
     rest = text[: m.start()] + text[m.end() :]
     if rest.endswith(".0") and m.end() == len(text) - 2:
         rest = rest[:-2]
     if any(c.isdigit() for c in rest):
-        raise ValueError("holds other digits besides a CPR-like number")
+        raise ValueError(OTHER_DIGITS)
     return "".join(m.groups())
 
 

@@ -416,6 +416,9 @@ def test_contacts_problems_name_file_row_and_column(small_extract, extract, tmp_
         f"contacts.parquet:4: Person_ID: {ID_PROBLEMS['empty']}",
     ]
     assert not (tmp_path / "out").exists()
+    (small_extract / "contacts.parquet").write_bytes(b"PAR1 not really parquet")
+    lines = refusal(lambda: pseudonymise_dir(small_extract, tmp_path / "out", extract.key_a))
+    assert lines == ["contacts.parquet: cannot be read as parquet (ArrowInvalid)"]
 
 
 def test_a_collision_stops_the_run(small_extract, extract, tmp_path, monkeypatch):
@@ -461,6 +464,11 @@ def test_directories_are_checked(small_extract, extract, tmp_path):
     (busy / "old.csv").write_text("x\n")
     lines = refusal(lambda: pseudonymise_dir(small_extract, busy, extract.key_a))
     assert "exists and is not empty" in lines[0]
+    named = refusal(lambda: pseudonymise_dir(small_extract, tmp_path / "0101901234", extract.key_a))
+    assert named == [
+        "the output directory's path has a part that looks like a CPR number; rename it (the "
+        "path is not shown)"
+    ]
     empty = tmp_path / "empty"
     empty.mkdir()
     pseudonymise_dir(small_extract, empty, extract.key_a)  # an empty directory is fine

@@ -62,6 +62,7 @@ import secrets
 import shutil
 import stat
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -637,7 +638,7 @@ def _parquet_file(
     writer = None
     done = rows = 0
     try:
-        for batch in source.iter_batches(batch_size=BATCH_ROWS):
+        for batch in _readable(source.iter_batches(batch_size=BATCH_ROWS), shown):
             first_row = rows + 1  # rows count from 1 in each parquet file, as contacts does
             _other_columns_arrow(batch, position, first_row, shown, column, problems)
             result = pseudonymiser.ids(batch.column(position))
@@ -666,6 +667,23 @@ def _parquet_file(
         if writer is not None:
             writer.close()
     return done
+
+
+def _readable(batches: Iterator[pa.RecordBatch], shown: str) -> Iterator[pa.RecordBatch]:
+    """The batches, with a damaged file reported as bad input rather than a traceback (the
+    error's text is not shown: it may quote data)."""
+    rows = 0
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except (pa.ArrowException, OSError) as exc:
+            raise InputError(
+                f"{shown}: cannot be read as parquet after {rows:,} rows ({type(exc).__name__})"
+            ) from None
+        rows += batch.num_rows
+        yield batch
 
 
 def _plan(
@@ -702,6 +720,15 @@ def _plan(
 
 
 def _check_dirs(in_dir: Path, out_dir: Path) -> list[str]:
+    # Paths end up in messages, logs and the pipeline's dataset.json: never a CPR number.
+    named = [
+        f"the {what} directory's path has a part that looks like a CPR number; rename it (the "
+        f"path is not shown)"
+        for what, path in (("input", in_dir), ("output", out_dir))
+        if any(looks_like_cpr(part) for part in path.absolute().parts)
+    ]
+    if named:
+        return named
     if not in_dir.is_dir():
         return [f"{in_dir}: input directory not found"]
     source, target = in_dir.resolve(), out_dir.resolve()

@@ -81,6 +81,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     deps.add_argument("--write", action="store_true", help="put the derived lists into dvc.yaml")
 
+    pseudo = sub.add_parser(
+        "pseudonymise",
+        help="replace CPR numbers in an extract with keyed pseudonyms (before ingest)",
+        description=(
+            "Copy IN_DIR to OUT_DIR with the CPR numbers in the id column replaced by keyed "
+            "pseudonyms (HMAC-SHA256), or make a key with --new-key PATH."
+        ),
+    )
+    pseudo.add_argument("in_dir", type=Path, nargs="?", metavar="IN_DIR")
+    pseudo.add_argument("out_dir", type=Path, nargs="?", metavar="OUT_DIR")
+    pseudo.add_argument(
+        "--key-file", type=Path, metavar="PATH", help="the key (outside the project)"
+    )
+    pseudo.add_argument(
+        "--column", default="person_id", help="the column holding CPR numbers (default person_id)"
+    )
+    pseudo.add_argument(
+        "--new-key", type=Path, metavar="PATH", help="write a fresh private key to PATH and stop"
+    )
+
     sub.add_parser("environment-yml", help="print environment.yml generated from the lock")
 
     hac = sub.add_parser(
@@ -166,6 +186,9 @@ def _dispatch(args: argparse.Namespace) -> int:
             raise InputError([*problems, "run `python -m pipeline deps --write` to fix dvc.yaml"])
         print("dvc.yaml: every stage lists exactly the code it runs")
         return 0
+
+    if args.command == "pseudonymise":
+        return _pseudonymise(args)
     if args.command == "environment-yml":
         from pipeline.environment import environment_yml
 
@@ -180,3 +203,27 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(f"{n},{newey_west_lags(n)},{value:.4f}", flush=True)
         return 0
     raise AssertionError(args.command)
+
+
+def _pseudonymise(args: argparse.Namespace) -> int:
+    from pipeline.data.pseudonymise import new_key, pseudonymise_dir
+
+    usage = (
+        "usage: python -m pipeline pseudonymise IN_DIR OUT_DIR --key-file PATH [--column NAME]"
+        " | python -m pipeline pseudonymise --new-key PATH"
+    )
+    if args.new_key is not None:
+        if args.in_dir or args.out_dir or args.key_file:
+            raise InputError(f"pseudonymise: --new-key makes a key and nothing else; {usage}")
+        new_key(args.new_key)
+        print(
+            f"wrote a new key to {args.new_key} (readable by you only); keep it outside the "
+            "project with the CPR extracts, and never with the pseudonymised data"
+        )
+        return 0
+    if args.in_dir is None or args.out_dir is None or args.key_file is None:
+        raise InputError(f"pseudonymise: IN_DIR, OUT_DIR and --key-file are needed; {usage}")
+    summary = pseudonymise_dir(args.in_dir, args.out_dir, args.key_file, args.column)
+    print(summary)
+    print(f"check it with: python -m pipeline validate {args.out_dir}")
+    return 0

@@ -1,0 +1,1 @@
+"""Publishing: formatting, figures, pages, and the checks every published number passes."""

@@ -13,10 +13,9 @@ section 4.3), which Statistics Norway also solves after its Gaussian-elimination
 
 A hidden cell is known to be at least 1 (zeros are always published, so anything hidden is
 positive) and the audit uses that, as a reader would. An interval is *disclosive*
-(:func:`disclosive`) when it holds fewer than ``min_cell + 1`` whole numbers and reaches below
-``min_cell``: the reader could then tell a count of 1 from one of ``min_cell`` or more. (An
-interval entirely at or above ``min_cell``, however narrow, only says the count is not small,
-which publishing it would have said too.)
+(:func:`disclosive`) when it is narrower than ``min_cell``, whatever its values: a reader cannot
+tell why a cell was hidden, and a hidden 6 pinned to 6 beside a published 7 gives away the one
+person who did not convert just as a pinned 1 would.
 
 The audit deliberately shares no code with :mod:`pipeline.publish.disclosure`: it checks the
 numbers pages show, however they were chosen.
@@ -115,12 +114,14 @@ class Range:
 
 
 def disclosive(low: float, high: float, min_cell: int) -> bool:
-    """Does knowing that a count lies in ``[low, high]`` give away a small number of persons?
+    """Does a reader who knows that a hidden count lies in ``[low, high]`` know too much?
 
-    Yes when the interval is narrower than ``min_cell`` (``high - low < min_cell``) and reaches
-    below ``min_cell``.
+    Yes when the interval is narrower than ``min_cell`` (``high - low < min_cell``), wherever it
+    lies: the protection interval of Hundepool et al. (2012, section 4.3). A narrow interval of
+    large values can still give away a small difference (a hidden child beside its published
+    parent), and the audit does not know why a cell was hidden.
     """
-    return high - low < min_cell and low < min_cell
+    return high - low < min_cell
 
 
 class Knowledge:
@@ -280,7 +281,7 @@ class Knowledge:
         min_cell: int,
         *,
         integer: bool = False,
-        truth: Mapping[str, float] | None = None,
+        exact: bool = True,
     ) -> dict[str, Range]:
         """The targets a reader can narrow to a disclosive interval.
 
@@ -299,13 +300,12 @@ class Knowledge:
         min_cell
             The threshold.
         integer
-            Recheck the targets that pass on the LP relaxation with integer programmes.
-        truth
-            True values, when the caller knows them (the protector does, a reader does not).
-            A target whose maximum is less than ``min_cell`` above its trivial lower bound (1
-            for a hidden count, else 0) and whose true value is below ``min_cell`` is
-            disclosive whatever its minimum, which saves the second LP; its ``low`` is then
-            that trivial bound.
+            Solve each target's integer programmes instead (exact for counts; no witnesses,
+            no duals, slower).
+        exact
+            Report the exact interval of a disclosive target. With False, a target whose
+            maximum is less than ``min_cell`` above its trivial lower bound (1 for a hidden
+            count, else 0) is reported with that bound as ``low``, which saves an LP.
 
         Returns
         -------
@@ -314,6 +314,10 @@ class Knowledge:
             optima (non-zero duals).
         """
         names = list(targets)
+        if integer:
+            # Witnesses are points of the relaxation, not integer points: solve each target.
+            found = {n: self.range(targets[n], integer=True) for n in names}
+            return {n: Range(*r) for n, r in found.items() if disclosive(*r, min_cell)}
         if not names:
             return {}
         forms = self._sparse([[(targets[n], 1.0)] for n in names])
@@ -365,18 +369,16 @@ class Knowledge:
             record([x_high])
             if proven(i):
                 continue
-            if truth is not None and name in truth and np.all(form >= 0):
+            if not exact and np.all(form >= 0):
                 floor = 1.0 if self._is_hidden_cell(targets[name]) else 0.0
                 high = _round_inward(floor, -high_value, form)[1]
-                if high - floor < min_cell and min(high, truth[name]) < min_cell:
+                if disclosive(floor, high, min_cell):
                     binding = np.flatnonzero((np.abs(duals_high) > DUAL_TOL) & published)
                     out[name] = Range(floor, high, tuple(binding.tolist()))
                     continue
             low_value, x_low, duals_low = self._solve(form)
             record([x_low] if x_low is not None else [])
             low, high = _round_inward(low_value, -high_value, form)
-            if integer and not disclosive(low, high, min_cell):
-                low, high = self.range(targets[name], integer=True)
             if disclosive(low, high, min_cell):
                 bind = (np.abs(duals_high) > DUAL_TOL) | (np.abs(duals_low) > DUAL_TOL)
                 out[name] = Range(low, high, tuple(np.flatnonzero(bind & published).tolist()))
@@ -588,13 +590,13 @@ def audit(
     min_cell: int = 5,
     sensitive: Mapping[str, Terms] | Iterable[Cell] = (),
     *,
-    integer: bool = False,
+    integer: bool | None = None,
 ) -> list[str]:
     """Every way the published numbers give away a small count; empty when they are safe.
 
     A problem is a published count of 1 to ``min_cell - 1``, or a hidden cell or ``sensitive``
-    combination whose interval (:func:`feasible_ranges`) is disclosive: narrower than
-    ``min_cell`` and reaching below it.
+    combination whose interval (:func:`feasible_ranges`) is narrower than ``min_cell``
+    (:func:`disclosive`).
 
     Parameters
     ----------
@@ -607,7 +609,11 @@ def audit(
         Cells): typically a parent minus a nested child in the same row, "followed but not
         converted", which a reader may get from margins even when both counts are hidden.
     integer
-        Recheck the targets that pass on the LP relaxation with exact integer programmes.
+        Bound with exact integer programmes instead of the LP relaxation. By default, exactly
+        when a share is published: a rounded share admits only a few integer ratios, and the
+        relaxation can miss what they give away (``a + b + c = 15`` with ``a / (a + b)``
+        printed as 77 % leaves the relaxation ``4 <= a <= 10``, yet only ``a, b, c = 10, 3,
+        2`` fits in whole numbers). Without shares, linked tables of counts rarely differ.
 
     Returns
     -------
@@ -620,6 +626,8 @@ def audit(
         for c in cells
         if c.value is not None and 0 < c.value < min_cell and _is_count(c.terms)
     ]
+    if integer is None:
+        integer = any(r.value is not None for r in ratios)
     forms = _forms(sensitive)
     knowledge = Knowledge(cells, ratios, variables=_variables(forms.values()))
     targets = {c.name: c.terms for c in knowledge.hidden} | forms

@@ -186,12 +186,10 @@ def protect_cells(
     Notes
     -----
     After the Gaussian elimination (:func:`gauss_suppression`) two fixes follow. A quick one
-    for the commonest failure: hidden parts of a published margin whose sum is small (two hidden
-    cells of 3 and 2 beside a published total are both known to be 1 to 4). Parts of a
-    partition that sum to ``r`` over ``k`` hidden parts are each within ``[1, r - k + 1]``; while
-    that is narrower than ``min_cell`` and a part is small, the smallest published part (or else
-    the margin) is hidden too. Then the LP check of every hidden cell and sensitive count
-    (:func:`_widen`).
+    for the commonest failure, hidden parts of a published margin whose sum is small (two
+    hidden cells of 3 and 2 beside a published total are both known to be 1 to 4):
+    :func:`_small_sums`. Then the LP check of every hidden cell and sensitive count, which is
+    the one that counts (:func:`_widen`).
     """
     counts = np.asarray(counts, dtype=np.int64)
     keys = list(range(len(counts))) if keys is None else list(keys)
@@ -227,7 +225,7 @@ def protect_cells(
     ]
     suppressed = gauss_suppression(x, primary, candidates, extra)
     _small_sums(values, suppressed, partitions, min_cell)
-    return _widen(members, counts, values, suppressed, sensitive, keys, min_cell)
+    return _widen(members, values, suppressed, sensitive, keys, min_cell)
 
 
 def _small_sums(
@@ -239,11 +237,11 @@ def _small_sums(
     """Hide more cells around published margins whose hidden parts have a small known sum (in
     place). Hiding only ever adds uncertainty, so the elimination's guarantee still holds.
 
-    A margin of ``r`` persons split into published parts, hidden cells (each at least 1) and
-    unpublished remainders (at least 0) leaves each unknown part a range of width ``r' - k``,
-    with ``r'`` the unknown total and ``k`` the number of hidden cells. When that is below
-    ``min_cell`` and a small count is among the unknown parts, the smallest published part is
-    hidden too, or, when there is none, the margin.
+    A published margin split into published parts, ``k`` hidden cells (each at least 1) and
+    unpublished remainders (at least 0) tells the reader the unknown total ``r``, so each
+    unknown part lies within an interval of width at most ``r - k``; a lone hidden part without
+    remainders is pinned. Either way, when that is narrower than ``min_cell``, the smallest
+    published part is hidden too, or, when there is none, the margin.
     """
     changed = True
     while changed:
@@ -254,11 +252,9 @@ def _small_sums(
             hidden = [q for q in parts if suppressed[q]]
             if not hidden:
                 continue
-            small = any(values[q] < min_cell for q in hidden) or any(
-                0 < v < min_cell for v in remainders
-            )
             unknown = values[hidden].sum() + sum(remainders)
-            if not small or unknown - len(hidden) >= min_cell:
+            pinned = len(hidden) == 1 and not any(remainders)
+            if not pinned and unknown - len(hidden) >= min_cell:
                 continue
             shown = [q for q in parts if not suppressed[q] and values[q] > 0]
             pick = min(shown, key=lambda q: (values[q], q)) if shown else parent
@@ -268,7 +264,6 @@ def _small_sums(
 
 def _widen(
     members: Sequence[np.ndarray],
-    counts: np.ndarray,
     values: np.ndarray,
     suppressed: np.ndarray,
     sensitive: Sequence[np.ndarray],
@@ -292,19 +287,16 @@ def _widen(
         f"s{i}": {keys[k]: 1.0 for k in s} for i, s in enumerate(sensitive)
     }
     targets |= {str(j): terms[j] for j in np.flatnonzero(suppressed)}
-    # The protector knows the true values, which lets it settle a target with one LP.
-    truth = {f"s{i}": float(counts[s].sum()) for i, s in enumerate(sensitive)}
-    truth |= {str(j): float(v) for j, v in enumerate(values)}
     cells = [
         Cell(str(j), terms[j], None if suppressed[j] else float(values[j]))
         for j in range(len(members))
     ]
     knowledge = Knowledge(cells, variables=[keys[i] for s in sensitive for i in s])
-    failing = knowledge.narrow(targets, min_cell, truth=truth)
+    failing = knowledge.narrow(targets, min_cell, exact=False)
     queue = [name for name in targets if name in failing]
     while queue:
         name = queue.pop(0)
-        found = knowledge.narrow({name: targets[name]}, min_cell, truth=truth)
+        found = knowledge.narrow({name: targets[name]}, min_cell, exact=False)
         while name in found:
             choices = [j for j in found[name].binding if values[j] > 0 and not suppressed[j]]
             if not choices:
@@ -317,7 +309,7 @@ def _widen(
             knowledge.hide(j)
             targets[str(j)] = terms[j]
             queue.append(str(j))
-            found = knowledge.narrow({name: targets[name]}, min_cell, truth=truth)
+            found = knowledge.narrow({name: targets[name]}, min_cell, exact=False)
     return suppressed
 
 

@@ -43,6 +43,7 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -185,7 +186,9 @@ class Knowledge:
                 "a count is positive (published, or hidden and so at least 1), yet every inner "
                 "cell of it is in a published zero"
             )
-        self.points: list[np.ndarray] = []  # LP solutions: points of the polytope
+        # LP solutions, points of the polytope, one per row (the first n_points rows).
+        self._points = np.zeros((16, len(self.index)))
+        self.n_points = 0
         self._hidden_keys: set[frozenset] | None = None
         self._solver: _Linprog | _WarmHighs | None = None
 
@@ -219,6 +222,11 @@ class Knowledge:
             c[self.index[k]] += v
         return c
 
+    @property
+    def points(self) -> np.ndarray:
+        """The LP solutions so far, one per row: witnesses for :meth:`narrow`."""
+        return self._points[: self.n_points]
+
     def hide(self, j: int) -> None:
         """Suppress published cell ``j``: its equation becomes "at least 1". This only widens
         the polytope, so earlier points stay valid witnesses."""
@@ -248,7 +256,10 @@ class Knowledge:
             )
         x = np.zeros(len(self.index))
         x[self._cols] = x_free
-        self.points.append(x)
+        if self.n_points == len(self._points):
+            self._points = np.vstack([self._points, np.zeros_like(self._points)])
+        self._points[self.n_points] = x
+        self.n_points += 1
         return value, x, duals
 
     def _solve_integer(self, c: np.ndarray) -> float:
@@ -324,16 +335,27 @@ class Knowledge:
         integral = np.array(
             [np.all(d == np.round(d)) for d in np.split(forms.data, forms.indptr[1:-1])]
         )
+        dense = forms.toarray()
         seen_low = np.full(len(names), np.inf)
         seen_high = np.full(len(names), -np.inf)
 
-        def record(points: Sequence[np.ndarray]) -> None:
-            if points:
-                values = forms @ (
-                    np.column_stack(points) if len(points) > 1 else points[0][:, None]
+        def record(points: np.ndarray) -> None:
+            """Take the targets' values at these points (rows) into account."""
+            if not points.size:
+                return
+            if len(points) == 1:
+                values = (forms @ points[0])[:, None]  # sparse matrix-vector product
+            else:
+                # Each target sums a few inner cells; small products avoid BLAS, whose threads
+                # cost more than they save here.
+                values = np.vstack(
+                    [
+                        points[:, forms.indices[a:b]] @ forms.data[a:b]
+                        for a, b in pairwise(forms.indptr)
+                    ]
                 )
-                np.minimum(seen_low, values.min(axis=1), out=seen_low)
-                np.maximum(seen_high, values.max(axis=1), out=seen_high)
+            np.minimum(seen_low, values.min(axis=1), out=seen_low)
+            np.maximum(seen_high, values.max(axis=1), out=seen_high)
 
         def proven(i: int) -> bool:
             low, high = seen_low[i], seen_high[i]
@@ -355,18 +377,18 @@ class Knowledge:
             c = forms[open_].T @ weights
             for sign in (1.0, -1.0):
                 _, x, _ = self._solve(sign * c)
-                record([x] if x is not None else [])
+                record(x[None, :] if x is not None else np.zeros((0, 0)))
         published = np.zeros(len(self.lower), dtype=bool)
         published[: len(self.cells)] = [c.value is not None for c in self.cells]
         out = {}
         for i, name in enumerate(names):
             if proven(i):
                 continue
-            form = forms[[i]].toarray().ravel()
+            form = dense[i]
             high_value, x_high, duals_high = self._solve(-form)
             if x_high is None:  # unbounded above: as wide as can be
                 continue
-            record([x_high])
+            record(x_high[None, :])
             if proven(i):
                 continue
             if not exact and np.all(form >= 0):
@@ -377,7 +399,7 @@ class Knowledge:
                     out[name] = Range(floor, high, tuple(binding.tolist()))
                     continue
             low_value, x_low, duals_low = self._solve(form)
-            record([x_low] if x_low is not None else [])
+            record(x_low[None, :] if x_low is not None else np.zeros((0, 0)))
             low, high = _round_inward(low_value, -high_value, form)
             if disclosive(low, high, min_cell):
                 bind = (np.abs(duals_high) > DUAL_TOL) | (np.abs(duals_low) > DUAL_TOL)

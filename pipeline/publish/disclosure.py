@@ -399,9 +399,7 @@ class LinkedTables:
             lookup[sum(1 << b for b, on in enumerate(combo) if on)] = i
         person_category = lookup[data.astype(np.int64) @ (1 << np.arange(len(flags)))]
         if np.any(person_category < 0):
-            raise ValueError(
-                "a person is in a nested measure but not in its parent; check `nested`"
-            )
+            raise ValueError(self._nesting_error(microdata))
         levels, codes = {}, []
         for dim in self.dims:
             level_list, code = _levels(microdata[dim])
@@ -430,6 +428,20 @@ class LinkedTables:
             pairs=self._pairs,
             min_cell=self.min_cell,
         )
+
+    def _nesting_error(self, microdata: pd.DataFrame) -> str:
+        for child, parent in self._pairs:
+            child_column, parent_column = self.measures[child], self.measures[parent]
+            if child_column is None or parent_column is None:
+                continue
+            outside = microdata[child_column].astype(bool) & ~microdata[parent_column].astype(bool)
+            if outside.any():
+                return (
+                    f"{int(outside.sum())} persons are counted in {child!r} but not in its "
+                    f"parent {parent!r}: count the child among the parent's persons only "
+                    f"(e.g. {child_column} & {parent_column}), or correct `nested`"
+                )
+        return "a person is in a nested measure but not in its parent; check `nested`"
 
     def _consistent(self, flag: Mapping[str, bool]) -> bool:
         def has(measure: str) -> bool:

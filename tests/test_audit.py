@@ -281,3 +281,14 @@ def test_hiding_a_cell_only_widens_what_a_reader_knows():
     assert knowledge.range({"a": 1}) == (1, 12)
     found = knowledge.narrow({"a": {"a": 1}, "b": {"b": 1}}, 5)
     assert found == {}
+
+
+def test_what_a_stage_publishes_is_saved_for_the_report_stage(tmp_path):
+    cells = [
+        Cell("funnel:Sjælland:followed", {("2018", "Sjælland", "followed"): 1}, 7),
+        Cell("funnel:Sjælland:converted", {("2018", "Sjælland", "followed+h"): 1}, None),
+    ]
+    ratios = [Ratio("share", {"a": 1}, {"a": 1, "b": 1}, None, 0.0005)]
+    sensitive = {"funnel:Sjælland:followed-converted": {("2018", "Sjælland", "followed"): 1}}
+    audit_module.save(tmp_path / "cells.json", cells, ratios, sensitive)
+    assert audit_module.load(tmp_path / "cells.json") == (cells, ratios, sensitive)

@@ -258,26 +258,71 @@ def test_the_same_input_gives_the_same_pattern():
 
 
 # --- tables held only aggregated -----------------------------------------------------------
+def reader_cells(df, dims, shown, frames, count="filled", bound=None) -> list[Cell]:
+    """The reader's view of protect_table's output, built from the frames alone: inner cells
+    are the table's rows (split into the count and the rest of its bound), and every margin row
+    sums those that match it."""
+    keys = [tuple(r) for r in df[dims].astype(str).to_numpy()]
+    cells = []
+    for key, by in frames.items():
+        frame = shown[key]
+        for row in frame.itertuples(index=False):
+            match = (
+                np.logical_and.reduce(
+                    [df[b].astype(str).to_numpy() == str(getattr(row, b)) for b in by]
+                )
+                if by
+                else np.ones(len(df), bool)
+            )
+            inside = [k for k, m in zip(keys, match, strict=True) if m]
+            value = getattr(row, count)
+            cells.append(
+                Cell(
+                    f"{by}{row}",
+                    {(*k, count): 1 for k in inside},
+                    None if pd.isna(value) else value,
+                )
+            )
+            if bound:
+                terms = {(*k, part): 1 for k in inside for part in (count, "rest")}
+                cells.append(Cell(f"{by}{row}:{bound}", terms, getattr(row, bound)))
+    return cells
+
+
 def test_posts_protected_with_their_regional_and_national_margins(demo_tables):
     posts = demo_tables["training_posts"]
     dims = ["year", "region", "specialty", "post_type"]
     national, regional = ["year", "post_type", "specialty"], ["region", "post_type", "specialty"]
-    shown = protect_table(posts, ["filled"], dims, MIN_CELL, margins=[national, regional])
+    shown = protect_table(
+        posts,
+        ["filled"],
+        dims,
+        MIN_CELL,
+        margins=[national, regional],
+        within={"filled": "advertised"},
+    )
     assert set(shown) == {",".join(national), ",".join(regional)}
-    # The reader's view, built here from the frames alone: inner cells are the posts table's
-    # rows, each margin row sums those that match it.
-    inner = posts.assign(key=[tuple(r) for r in posts[dims].astype(str).to_numpy()])
-    cells = []
-    for by in (national, regional):
-        frame = shown[",".join(by)]
+    for frame in shown.values():
         assert not frame["filled"].dropna().between(1, MIN_CELL - 1).any()
-        for row in frame.itertuples(index=False):
-            match = np.logical_and.reduce(
-                [inner[b].astype(str) == str(getattr(row, b)) for b in by]
-            )
-            value = None if pd.isna(row.filled) else int(row.filled)
-            cells.append(Cell(str(row), dict.fromkeys(inner.loc[match, "key"], 1), value))
+        assert frame["advertised"].notna().all()  # public, never hidden
+    frames = {",".join(national): national, ",".join(regional): regional}
+    cells = reader_cells(posts, dims, shown, frames, bound="advertised")
     assert audit(cells) == []
+
+
+def test_a_count_is_protected_against_its_public_bound():
+    # The reader sees how many posts were advertised, so a hidden count of filled posts lies
+    # between 1 and that. With 9 advertised, a hidden 3 and a companion (against the total)
+    # are safe; with 4 advertised, the 3 is within 1 to 4 whatever is hidden.
+    df = pd.DataFrame({"region": ["A", "B", "C"], "advertised": [9, 20, 30], "filled": [3, 15, 25]})
+    shown = protect_table(df, ["filled"], ["region"], MIN_CELL, within={"filled": "advertised"})
+    assert shown["table"]["filled"].isna().tolist() == [True, True, False]
+    frames = {"table": ["region"], "total": []}
+    cells = reader_cells(df, ["region"], shown, frames, bound="advertised")
+    assert audit(cells) == []
+    tiny = df.assign(advertised=[4, 20, 30])
+    with pytest.raises(ValueError, match="published in full narrow"):
+        protect_table(tiny, ["filled"], ["region"], MIN_CELL, within={"filled": "advertised"})
 
 
 def test_a_small_table_with_all_its_margins():

@@ -40,10 +40,12 @@ Attacker model and limits
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -210,10 +212,9 @@ class Knowledge:
                     row_ids.append(r)
                     col_ids.append(self.index[k])
                     data.append(weight * v)
-        # Duplicate entries (num and den sharing inner cells) are summed by the constructor.
-        return sparse.csr_array(
-            (data, (row_ids, col_ids)), shape=(len(rows), len(self.index))
-        ).tocsr()
+        out = sparse.csr_array((data, (row_ids, col_ids)), shape=(len(rows), len(self.index)))
+        out.sum_duplicates()  # a share's numerator and denominator share inner cells
+        return out
 
     def vector(self, terms: Terms) -> np.ndarray:
         """A linear form over all inner cells as a dense vector."""
@@ -659,6 +660,51 @@ def audit(
             f"numbers (range < min_cell = {min_cell})"
         )
     return problems
+
+
+def save(
+    path: str | Path,
+    cells: Sequence[Cell],
+    ratios: Sequence[Ratio] = (),
+    sensitive: Mapping[str, Terms] | None = None,
+) -> None:
+    """Write what a stage publishes (and what must stay protected) for the report stage's
+    audit, as JSON. Inner-cell keys are written as lists and read back as tuples, so use
+    tuples (or scalars) of strings, numbers and booleans as keys."""
+    data = {
+        "cells": [{"name": c.name, "terms": _pairs(c.terms), "value": c.value} for c in cells],
+        "ratios": [
+            {
+                "name": r.name,
+                "num": _pairs(r.num),
+                "den": _pairs(r.den),
+                "value": r.value,
+                "half_width": r.half_width,
+            }
+            for r in ratios
+        ],
+        "sensitive": {name: _pairs(terms) for name, terms in (sensitive or {}).items()},
+    }
+    Path(path).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+
+def load(path: str | Path) -> tuple[list[Cell], list[Ratio], dict[str, dict[Hashable, float]]]:
+    """Read what :func:`save` wrote: ``cells, ratios, sensitive``."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    cells = [Cell(c["name"], _terms(c["terms"]), c["value"]) for c in data["cells"]]
+    ratios = [
+        Ratio(r["name"], _terms(r["num"]), _terms(r["den"]), r["value"], r["half_width"])
+        for r in data["ratios"]
+    ]
+    return cells, ratios, {name: _terms(t) for name, t in data["sensitive"].items()}
+
+
+def _pairs(terms: Terms) -> list[list]:
+    return [[list(k) if isinstance(k, tuple) else k, float(v)] for k, v in terms.items()]
+
+
+def _terms(pairs: list[list]) -> dict[Hashable, float]:
+    return {tuple(k) if isinstance(k, list) else k: v for k, v in pairs}
 
 
 def _variables(forms: Iterable[Terms]) -> list[Hashable]:

@@ -151,6 +151,8 @@ def protect_cells(
     sensitive: Sequence[np.ndarray] = (),
     partitions: Sequence[Partition] = (),
     keys: Sequence[Hashable] | None = None,
+    forced: np.ndarray | None = None,
+    names: Sequence[str] | None = None,
 ) -> np.ndarray:
     """Primary and secondary suppression of counts that are sums of inner cells.
 
@@ -177,6 +179,12 @@ def protect_cells(
         them out only makes protection slower.
     keys
         Inner-cell keys for the audit (default: positions).
+    forced
+        Cells published whatever they are (numbers that are public anyway, such as advertised
+        posts, which bound the counts inside them): never suppressed, but part of what a
+        reader knows. When they alone narrow a count, a ValueError says so.
+    names
+        Cell names for that message.
 
     Returns
     -------
@@ -194,8 +202,10 @@ def protect_cells(
     counts = np.asarray(counts, dtype=np.int64)
     keys = list(range(len(counts))) if keys is None else list(keys)
     values = np.array([counts[m].sum() for m in members], dtype=np.int64)
+    forced = np.zeros(len(members), bool) if forced is None else np.asarray(forced, bool)
     small = (values > 0) & (values < min_cell)
     primary = small if primary is None else small | (np.asarray(primary, bool) & (values > 0))
+    primary &= ~forced
     sensitive = [s for s in sensitive if counts[s].sum() > 0]
 
     # Inner cells of a published zero are known to be zero: they drop out of the algebra.
@@ -221,15 +231,19 @@ def protect_cells(
     candidates = [
         j
         for j in sorted(range(len(members)), key=lambda j: (-values[j], -sizes[j], j))
-        if values[j] > 0 and not primary[j]
+        if values[j] > 0 and not primary[j] and not forced[j]
     ]
     suppressed = gauss_suppression(x, primary, candidates, extra)
-    _small_sums(values, suppressed, partitions, min_cell)
-    return _widen(members, values, suppressed, sensitive, keys, min_cell)
+    # Forced cells are never picked below: they count as zeros (nothing to hide).
+    hideable = np.where(forced, 0, values)
+    _small_sums(values, hideable, suppressed, partitions, min_cell)
+    names = [f"cell {j}" for j in range(len(members))] if names is None else list(names)
+    return _widen(members, values, hideable, suppressed, sensitive, keys, names, min_cell)
 
 
 def _small_sums(
     values: np.ndarray,
+    hideable: np.ndarray,
     suppressed: np.ndarray,
     partitions: Sequence[Partition],
     min_cell: int,
@@ -256,7 +270,9 @@ def _small_sums(
             pinned = len(hidden) == 1 and not any(remainders)
             if not pinned and unknown - len(hidden) >= min_cell:
                 continue
-            shown = [q for q in parts if not suppressed[q] and values[q] > 0]
+            shown = [q for q in parts if not suppressed[q] and hideable[q] > 0]
+            if not shown and hideable[parent] == 0:
+                continue  # nothing may be hidden here; the LP check decides
             pick = min(shown, key=lambda q: (values[q], q)) if shown else parent
             suppressed[pick] = True
             changed = True
@@ -265,9 +281,11 @@ def _small_sums(
 def _widen(
     members: Sequence[np.ndarray],
     values: np.ndarray,
+    hideable: np.ndarray,
     suppressed: np.ndarray,
     sensitive: Sequence[np.ndarray],
     keys: Sequence[Hashable],
+    names: Sequence[str],
     min_cell: int,
 ) -> np.ndarray:
     """Suppress more until the LP audit finds no hidden cell or sensitive count disclosive.
@@ -291,16 +309,36 @@ def _widen(
         Cell(str(j), terms[j], None if suppressed[j] else float(values[j]))
         for j in range(len(members))
     ]
-    knowledge = Knowledge(cells, variables=[keys[i] for s in sensitive for i in s])
+    variables = [keys[i] for s in sensitive for i in s]
+    knowledge = Knowledge(cells, variables=variables)
     failing = knowledge.narrow(targets, min_cell, exact=False)
+    if failing and np.any((hideable == 0) & (values > 0)):
+        # Numbers that are published whatever (forced) may pin a count by themselves; then no
+        # suppression helps, and the caller must publish less.
+        bare = [
+            Cell(c.name, c.terms, c.value if hideable[j] == 0 else None)
+            for j, c in enumerate(cells)
+        ]
+        stuck = Knowledge(bare, variables=variables).narrow(
+            {n: targets[n] for n in failing}, min_cell
+        )
+        if stuck:
+            what = ", ".join(
+                f"{names[int(n)] if n.isdigit() else 'a sensitive difference'} "
+                f"({r.low:g} to {r.high:g})"
+                for n, r in stuck.items()
+            )
+            raise ValueError(
+                f"the numbers published in full narrow these counts whatever is hidden: {what}"
+            )
     queue = [name for name in targets if name in failing]
     while queue:
         name = queue.pop(0)
         found = knowledge.narrow({name: targets[name]}, min_cell, exact=False)
         while name in found:
-            choices = [j for j in found[name].binding if values[j] > 0 and not suppressed[j]]
+            choices = [j for j in found[name].binding if hideable[j] > 0 and not suppressed[j]]
             if not choices:
-                choices = _neighbours(members, values, suppressed, targets[name], keys)
+                choices = _neighbours(members, hideable, suppressed, targets[name], keys)
             if not choices:
                 # Cannot happen while the data are consistent: hiding everything is safe.
                 raise RuntimeError("cannot protect a cell: every non-zero cell is hidden")
@@ -488,6 +526,7 @@ def protect_table(
     dims: Sequence[str],
     min_cell: int,
     margins: bool | Sequence[Sequence[str]] = True,
+    within: Mapping[str, str] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Protect a table of counts you hold only aggregated, together with its margins.
 
@@ -508,6 +547,11 @@ def protect_table(
         total); False: the table alone; or the groupings that are published, e.g.
         ``[["year", "post_type"], ["region", "post_type"]]`` when the finest table itself is
         not shown. Include ``dims`` to publish the table's rows.
+    within
+        Count -> a column published in full that bounds it row by row, e.g.
+        ``{"filled": "advertised"}``: a reader who sees 4 posts advertised knows that at most 4
+        were filled, so the bound is part of what is protected against. The bounding column is
+        never suppressed (advertised posts are public) and its margins are returned too.
 
     Returns
     -------
@@ -533,19 +577,33 @@ def protect_table(
         level_list, code = _levels(df[dim])
         levels[dim] = level_list
         codes.append(code)
-    n, k = len(df), len(counts)
-    # Inner cell (row, count column), row-major.
+    within = dict(within or {})
+    if set(within) - set(counts) or set(within.values()) & set(counts):
+        raise ValueError("within: map counts to columns that are not counts themselves")
+    # Inner cells: each row's counts, and for a bounded count the rest of its bound.
+    labels = [*counts, *(f"{bound}-{count}" for count, bound in within.items())]
+    values = [df[c].to_numpy(dtype=np.int64) for c in counts]
+    values += [
+        df[b].to_numpy(dtype=np.int64) - df[c].to_numpy(dtype=np.int64) for c, b in within.items()
+    ]
+    if any(np.any(v < 0) for v in values):
+        raise ValueError(f"within: a count exceeds its bound in some row ({within})")
+    measures = {c: np.array([label == c for label in labels]) for c in counts}
+    for count, bound in within.items():
+        measures[bound] = np.array([label in (count, f"{bound}-{count}") for label in labels])
+    n, k = len(df), len(labels)
     engine = _Engine(
         dims=dims,
         levels=levels,
         dtypes={d: df[d].dtype for d in dims},
         codes=np.repeat(np.column_stack(codes) if dims else np.zeros((n, 0), int), k, axis=0),
         category=np.tile(np.arange(k), n),
-        category_labels=counts,
-        counts=df[counts].to_numpy(dtype=np.int64).reshape(-1),
-        measures={c: np.arange(k) == i for i, c in enumerate(counts)},
+        category_labels=labels,
+        counts=np.column_stack(values).reshape(-1),
+        measures=measures,
         pairs=[],
         min_cell=int(min_cell),
+        public=list(within.values()),
     )
     for by in groupings:
         engine.add("table" if sorted(by) == sorted(dims) else (",".join(by) or TOTAL), by)
@@ -632,7 +690,9 @@ class _Engine:
         measures: dict[str, np.ndarray],
         pairs: Sequence[tuple[str, str]],
         min_cell: int,
+        public: Sequence[str] = (),
     ) -> None:
+        self.public = set(public)  # measures published as they are (forced)
         self.dims, self.levels, self.dtypes = dims, levels, dtypes
         self.codes, self.category, self.counts = codes, category, np.asarray(counts, np.int64)
         self.measures, self.pairs, self.min_cell = measures, list(pairs), min_cell
@@ -734,6 +794,8 @@ class _Engine:
             sensitive=self.sensitive_members,
             partitions=self.partitions,
             keys=self.keys,
+            forced=np.array([n.rsplit(":", 1)[1] in self.public for n in self.names], bool),
+            names=self.names,
         )
         values = np.array([self.counts[m].sum() for m in self.members], dtype=np.int64)
         out = {}

@@ -21,17 +21,32 @@ regions shown, the same count on another page). So they are protected together, 
    published numbers, found without any optimisation and fast for thousands of cells.
 3. **Interval check and fix-up.** Linear independence is not enough for counts: a reader also
    knows that counts are non-negative and that hidden cells are at least 1, so two hidden cells
-   of 1 and 3 in a row with a published total of 4 are both narrowed to 1–3. The independent LP
-   audit (:mod:`pipeline.publish.audit`) bounds every hidden cell; while one can be narrowed to
-   fewer than ``min_cell`` values, one more published cell is suppressed, chosen among those
-   whose equations bound it (the LP duals), smallest first. Suppression only ever widens the
-   intervals, so this ends, at the latest when everything but the zeros is hidden.
+   of 1 and 3 in a row with a published total of 4 are both narrowed to 1–3. A quick rule fixes
+   the commonest case (hidden parts of a published margin with a small sum); then the LP model
+   of the independent audit (:mod:`pipeline.publish.audit`) bounds every hidden cell and
+   protected difference, and while one can be narrowed to an interval narrower than
+   ``min_cell``, one more published cell is suppressed, chosen among those whose equations
+   bound it (non-zero LP duals), smallest first. Suppression only ever widens the intervals,
+   so this ends, at the latest when everything but the zeros is hidden. This is the interval
+   protection GaussSuppression adds with an LP solver, done here always.
+
+Limits
+------
+* The pattern is good, not optimal: statistical offices' optimal methods (tau-Argus'
+  Optimal/Modular, sdcTable) minimise the suppressed information with mixed-integer
+  programmes; the elimination order (large counts published first) and the smallest-binding-
+  cell rule are heuristics, deterministic but greedy.
+* The guarantee is the audit's: the LP relaxation over the tables registered together. Counts
+  published elsewhere from the same persons must be registered in the same
+  :class:`LinkedTables`, or audited together (:func:`pipeline.publish.audit.save`).
+* The inner cells are the full cross-product of the dims' observed levels and the outcome
+  categories, so a few thousand at most; more dims multiply them.
 
 References
 ----------
 Langsrud, Ø. (2024). Secondary cell suppression by Gaussian elimination: an algorithm suitable
-for handling issues with zeros and singletons. In *Privacy in Statistical Databases* (PSD 2024),
-LNCS 14915, 83-96. Springer. doi:10.1007/978-3-031-69651-0_6.
+for handling issues with zeros and singletons. *Privacy in Statistical Databases* (PSD 2024),
+Springer. doi:10.1007/978-3-031-69651-0_6. Implemented in the R package GaussSuppression.
 
 Hundepool, A., Domingo-Ferrer, J., Franconi, L., Giessing, S., Schulte Nordholt, E., Spicer, K.
 and de Wolf, P.-P. (2012). *Statistical Disclosure Control*. Wiley. Chapter 4 (tables).
@@ -396,7 +411,9 @@ class LinkedTables:
         persons, e.g. ``{"h_within_horizon": "followed", "followed": "i_starts",
         "completed_i": "i_starts"}``. A reader knows these inclusions, so they shape the inner
         cells; and the difference (parent minus child, also along chains) counts persons, so a
-        small one is protected like a small cell.
+        small one is protected like a small cell. The child's column must hold only persons of
+        the parent: the funnel counts H-posts within the horizon among the fully followed, so
+        pass ``h_within_horizon & full_followup``, not ``h_within_horizon``.
 
     Examples
     --------

@@ -231,7 +231,7 @@ def two_way(rng, hide_margin: bool) -> list[Cell]:
     return cells
 
 
-@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("seed", range(8))
 def test_lp_ranges_equal_the_integer_ranges_of_two_way_tables(seed):
     # A two-way table with its margins has a totally unimodular constraint matrix: the LP
     # vertices are integral, so the rounded LP range is the integer range.

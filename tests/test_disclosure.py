@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import contract, retention
+from pipeline.analysis.retention import model as retention
+from pipeline.data import contract
 from pipeline.publish.audit import Cell, audit, feasible_ranges
 from pipeline.publish.disclosure import (
     LinkedTables,

@@ -36,6 +36,9 @@ Attacker model and limits
   ``integer=True`` solves the exact integer programmes instead (slower).
 * Non-linear figures (a Wilson interval, an Aalen-Johansen estimate) are not modelled: publish
   them only where the counts they are computed from are published, and they add nothing.
+
+SciPy's private HiGHS bindings are imported inside the solver that uses them, so that their
+absence falls back to ``scipy.optimize.linprog`` instead of failing at import.
 """
 
 from __future__ import annotations

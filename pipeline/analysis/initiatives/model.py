@@ -593,24 +593,34 @@ def _region_variances(x: np.ndarray, p: _Panel, sample: np.ndarray) -> np.ndarra
 
     With ``Var(sqrt(w_i) e_i) = s_region(i)`` and ``M`` the weighted residual maker, the
     residuals satisfy ``E[sum_{i in g} e_i^2] = sum_h A_gh s_h`` with
-    ``A_gh = sum_{i in g, j in h} M_ij^2``: five equations in five unknowns, solved by
-    non-negative least squares. Regions the residuals say nothing about take the pooled variance;
-    every variance is kept above 5 % of it so that no placebo is divided by a near-zero se.
+    ``A_gh = sum_{i in g, j in h} M_ij^2``: one equation per region, solved by non-negative
+    least squares (the unconstrained solution is unbiased; non-negativity lifts a region whose
+    residuals carry few degrees of freedom, such as the largest region in a weighted fit, by a
+    few percent). A region with less than about one residual degree of freedom takes the pooled
+    variance; every variance is kept above 5 % of it so that no placebo is divided by a near-zero
+    se. Without any residual variation all regions get the same variance (the statistics are then
+    the estimates scaled by their design alone).
     """
     sw = np.sqrt(p.w[sample])
     xw, yw = x[sample] * sw[:, None], p.y[sample] * sw
     q = _basis(xw)
     m = np.eye(len(yw)) - q @ q.T
     e2 = (m @ yw) ** 2
+    dof = float(np.trace(m))
+    equal = np.ones(len(p.regions))
+    if dof < 0.5 or e2.sum() <= 0:
+        return equal
+    pooled = float(e2.sum()) / dof
     groups = np.eye(len(p.regions))[p.region[sample]]
     a = groups.T @ (m**2) @ groups
     b = groups.T @ e2
-    dof = np.trace(m)
-    pooled = e2.sum() / dof if dof > 0.5 else float(np.mean(e2))
-    s = nnls(a, b)[0] if np.all(np.diag(a) > 1e-9) else np.full(len(p.regions), pooled)
-    informed = np.diag(a) > 0.5  # at least about one residual degree of freedom
-    s = np.where(informed, s, pooled)
-    return np.maximum(s, 0.05 * max(pooled, 1e-300))
+    s = pooled * equal
+    informed = np.diag(a) > 0.5
+    if informed.any():
+        # The uninformed regions' share of the informed regions' residuals, at the pooled value.
+        rhs = b[informed] - a[np.ix_(informed, ~informed)] @ s[~informed]
+        s[informed] = nnls(a[np.ix_(informed, informed)], rhs)[0]
+    return np.maximum(s, 0.05 * pooled)
 
 
 def _linear_se(h: np.ndarray, v: np.ndarray) -> np.ndarray:

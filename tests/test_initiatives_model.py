@@ -515,6 +515,10 @@ def test_cases_the_data_cannot_answer_return_reasons():
     assert missing.reason == "no_data"
     alone = model.estimate_effect(panel[panel["region"] == "Sjælland"], "Sjælland", 2019)
     assert alone.reason == "no_comparison_regions"
+    # Only the treated region has data from the start: its change is the year effects'.
+    late_elsewhere = (panel["region"] != "Sjælland") & (panel["year"] >= START)
+    collinear = model.estimate_effect(panel[~late_elsewhere], "Sjælland", START)
+    assert collinear.reason == "not_identified"
 
 
 def test_too_few_placebos_gives_no_interval():

@@ -415,9 +415,10 @@ class EffectResult:
     region, start_year, end_year
         The treated region and the first and last treated years (``end_year`` None: ongoing).
     estimable
-        True when an effect with an honest 95 % interval could be estimated. False with a
-        ``reason`` code from ``REASONS``; ``effect`` may still hold the point estimate (reason
-        ``too_few_placebos``).
+        True when the data give an effect with an honest 95 % interval, or an honest statement
+        that the interval is unbounded (reason ``unbounded_interval``, no interval). False with
+        a ``reason`` code from ``REASONS``; ``effect`` still holds the point estimate when the
+        reason is ``too_few_placebos``.
     verdict
         One of ``VERDICTS``, from the numbers alone, in this order: ``not_estimable`` (not
         ``estimable``); ``pre_trend`` (``pre_trend_p < PRE_TREND_ALPHA`` = 0.10: the treated
@@ -626,6 +627,23 @@ def _region_variances(x: np.ndarray, p: _Panel, sample: np.ndarray) -> np.ndarra
 def _linear_se(h: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Standard errors of the statistics ``h @ y`` (rows of h) when Var(y_i) = v_i."""
     return np.sqrt((h**2) @ v)
+
+
+def _wls(y: np.ndarray, x: np.ndarray, w: np.ndarray, sample: np.ndarray) -> np.ndarray | None:
+    """statsmodels WLS coefficients on the sample, or None if the design is rank-deficient there.
+
+    Columns that are zero on the whole sample (a year whose only cells were left out) are
+    dropped first; only the remaining columns' coefficients are returned, in order. Checking the
+    rank here keeps statsmodels' rank warning from reaching a page and a pseudo-inverse's
+    arbitrary split of collinear effects from being reported as an estimate.
+    """
+    import statsmodels.api as sm
+
+    xs = x[sample]
+    xs = xs[:, np.abs(xs).sum(axis=0) > 0]
+    if np.linalg.matrix_rank(xs * np.sqrt(w[sample])[:, None]) < xs.shape[1]:
+        return None
+    return np.asarray(sm.WLS(y[sample], xs, weights=w[sample]).fit().params, dtype=float)
 
 
 # --------------------------------------------------------------------------------------------
@@ -848,8 +866,6 @@ def estimate_effect(
     EffectResult
         Never raises for data that cannot answer: the result carries a reason code instead.
     """
-    import statsmodels.api as sm
-
     unit = "percent" if log_scale else "percentage_points"
     start_year = None if _blank(start_year) else int(start_year)
     end_year = None if _blank(end_year) else int(end_year)
@@ -889,8 +905,10 @@ def estimate_effect(
     base = np.where(actual.after, 0.0, p.w)
     sample = base > 0
     x = np.column_stack([p.fe, actual.dummy])
-    fit = sm.WLS(p.y[sample], x[sample], weights=p.w[sample]).fit()
-    effect = float(fit.params[-1])
+    params = _wls(p.y, x, p.w, sample)
+    if params is None:
+        return _not_estimable(region, start_year, end_year, "not_identified", unit)
+    effect = float(params[-1])
 
     # Placebos: every region at every admissible start, the same window length, except the
     # actual assignment. The treated region's other start years belong to the set: a region's
@@ -905,13 +923,14 @@ def estimate_effect(
     ]
     blocks = [np.column_stack([a.dummy, _cell_dummies(a.after)]) for a in [actual, *placebo_list]]
     fwl = _block_fwl(p.fe, base, blocks)
-    if fwl[0][1][0] <= 1e-12 * max(1.0, float(actual.dummy @ base)):
+    # A treatment dummy the fixed effects (almost) span has no residual variation left.
+    identified = [
+        g[0] > 1e-9 * (b[:, 0] ** 2 @ base) for (_, g), b in zip(fwl, blocks, strict=True)
+    ]
+    if not identified[0]:
         return _not_estimable(region, start_year, end_year, "not_identified", unit)
-    identified = [g[0] > 1e-12 for _, g in fwl[1:]]
-    placebo_list = [a for a, ok in zip(placebo_list, identified, strict=True) if ok]
-    h = np.array(
-        [fwl[0][0][0]] + [f[0][0] for f, ok in zip(fwl[1:], identified, strict=True) if ok]
-    )
+    placebo_list = [a for a, ok in zip(placebo_list, identified[1:], strict=True) if ok]
+    h = np.array([hb[0] for (hb, _), ok in zip(fwl, identified, strict=True) if ok])
 
     # Variance model: one variance per region, Var(y_i) = s_region / w_i, from the residuals of
     # the actual DiD with a linear trend per region added. The treatment dummy makes the
@@ -1042,7 +1061,6 @@ def _event_study(
     number of placebo Wald statistics, the placebos' Wald statistics by (region, start), the
     leads used and the reference years.
     """
-    import statsmodels.api as sm
 
     leads = max(leads, 0)
     last = int(own_years.max()) if end_year is None else min(int(own_years.max()), end_year)
@@ -1050,13 +1068,14 @@ def _event_study(
     everything = np.ones(len(p.y), dtype=bool)
     block, times, beyond = _event_block(p, r_star, start, leads, max_lag, everything)
     sample = ~beyond
-    x = np.column_stack([p.fe, block])
-    fit = sm.WLS(p.y[sample], x[sample], weights=p.w[sample]).fit()
-    beta = np.asarray(fit.params[p.fe.shape[1] :], dtype=float)
+    params = _wls(p.y, np.column_stack([p.fe, block]), p.w, sample)
+    reference = tuple(int(t) for t in own_years[own_years < start - leads])
+    if params is None or not times:  # e.g. a lead year in which only the treated region has data
+        return _empty_event_study(), None, 0, {}, 0, reference
+    beta = params[len(params) - len(times) :]
     h = _block_fwl(p.fe, np.where(sample, p.w, 0.0), [block])[0][0]
     se = _linear_se(h, v)
     lead_idx = [i for i, k in enumerate(times) if k < 0]
-    reference = tuple(int(t) for t in own_years[own_years < start - leads])
 
     # Placebo event studies on the comparison regions alone, same leads and lags (as available).
     base = np.where(p.cells(r_star), 0.0, p.w)

@@ -1,0 +1,1 @@
+"""Initiatives: what the regions did, and their effect estimated against the other regions."""

@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from pipeline import contract
 from pipeline.analysis.initiatives import model
+from pipeline.data import contract
 
 # A RuntimeWarning would reach the stage's page: none may escape the model.
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")

@@ -99,6 +99,8 @@ MacKinnon, J. G. & Webb, M. D. (2018). The wild bootstrap for few (treated) clus
     The Econometrics Journal 21(2), 114-135.
 Roth, J. (2022). Pretest with caution: event-study estimates after testing for parallel trends.
     American Economic Review: Insights 4(3), 305-322.
+
+statsmodels is imported inside the function that fits: it takes seconds to import.
 """
 
 from __future__ import annotations
@@ -112,7 +114,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import nnls
 
-from pipeline import contract
+from pipeline.data import contract
+from pipeline.data.definitions import DAYS_PER_YEAR, converted_within, followed_years
 
 # --------------------------------------------------------------------------------------------
 # Codes
@@ -155,7 +158,6 @@ POWER = 0.80  # the minimum detectable effect is detected with this probability
 PRE_TREND_ALPHA = 0.10
 MIN_PLACEBOS = 20  # the smallest p-value of a randomisation test is 1 / (1 + placebos)
 BAND_WIDTH = 5  # years per age band: a fifth of a band moves up each year
-DAYS_PER_YEAR = 365.25
 
 
 # --------------------------------------------------------------------------------------------
@@ -261,20 +263,16 @@ def _fill_rate_panel(posts: pd.DataFrame, post_type: str, specialty: str | None)
 def _conversion_panel(
     trainees: pd.DataFrame, specialty: str | None, horizon_years: float, extract_date: Any
 ) -> pd.DataFrame:
-    from pipeline import retention  # the definition of conversion lives there
-
     t = _select(trainees, specialty=specialty)
     if t.empty:
         return pd.DataFrame(columns=PANEL_COLUMNS)
     extract = pd.Timestamp(extract_date) if extract_date is not None else t["extract_date"].min()
-    cohorts = t["i_start"].dt.year
-    doctors = retention.prepare(t, horizon_years, [int(cohorts.min())])
     df = pd.DataFrame(
         {
-            "region": doctors["region"].astype(str).to_numpy(),
-            "year": doctors["cohort"].to_numpy(),
-            "converted": doctors["h_within_horizon"].to_numpy(dtype=float),
-            "followed": doctors["full_followup"].to_numpy(dtype=bool),
+            "region": t["region"].astype(str).to_numpy(),
+            "year": t["i_start"].dt.year.to_numpy(),
+            "converted": converted_within(t, horizon_years).astype(float),
+            "followed": followed_years(t) >= horizon_years,
         }
     )
     g = df.groupby(["region", "year"], as_index=False).agg(

@@ -32,15 +32,18 @@ import pandas as pd
 from scipy import stats
 
 from pipeline.data import contract
+from pipeline.data.definitions import (
+    OUTCOMES,
+    converted_within,
+    followed_years,
+    outcome_events,
+)
 from pipeline.disclosure import suppress_counts
 
 log = logging.getLogger(__name__)
 
-OUTCOMES = {1: "h_psychiatry", 2: "h_other", 3: "exit"}
-PSYCHIATRY = ("psychiatry", "child_adolescent_psychiatry")
 GROUPINGS = ("region", "track", "specialty", "cohort_period")
 TRACKS = ("regular", "combined")  # codes of the track column: regular I-post, combined I+H
-DAYS_PER_YEAR = 365.25
 Z95 = stats.norm.ppf(0.975)
 
 
@@ -66,18 +69,11 @@ def prepare(
     (followed for the whole horizon) and ``h_within_horizon`` (an H-post in psychiatry within it).
     """
     t = trainees
-    h_psych = t["h_start"].notna() & t["h_specialty"].isin(PSYCHIATRY)
-    h_other = t["h_start"].notna() & ~t["h_specialty"].isin(PSYCHIATRY)
-    exited = t["exit_date"].notna()
-    event = np.select([h_psych, h_other, exited], [1, 2, 3], default=0)
-    end = t["h_start"].where(t["h_start"].notna(), t["exit_date"]).fillna(t["extract_date"])
-    days = (end - t["i_start"]).dt.days.to_numpy(dtype=float)
-    # An outcome on the first day still happened after the start.
-    time = np.maximum(days, 0.5) / DAYS_PER_YEAR
+    event, time = outcome_events(t)
     cohort = t["i_start"].dt.year.to_numpy()
     labels = cohort_period_labels(cohort_periods)
     period_index = np.clip(np.searchsorted(cohort_periods, cohort, side="right") - 1, 0, None)
-    followed = (t["extract_date"] - t["i_start"]).dt.days.to_numpy() / DAYS_PER_YEAR
+    followed = followed_years(t)
     out = pd.DataFrame(
         {
             "time": time,
@@ -106,7 +102,7 @@ def prepare(
             "full_followup": followed >= horizon_years,
         }
     )
-    out["h_within_horizon"] = (out["event"] == 1) & (out["time"] <= horizon_years)
+    out["h_within_horizon"] = converted_within(t, horizon_years)
     return out
 
 

@@ -1,0 +1,1 @@
+"""Growth of patients and physicians: models, backtest, projection and the gap."""

@@ -121,8 +121,9 @@ def as_series(values: pd.DataFrame | pd.Series) -> pd.Series:
 # --------------------------------------------------------------------------------------------
 def ar1_correlation(m: int, rho: float) -> np.ndarray:
     """Correlation matrix rho^|i-j| of ``m`` consecutive values of a stationary AR(1)."""
+    powers = float(rho) ** np.arange(m, dtype=float)
     i = np.arange(m)
-    return rho ** np.abs(i[:, None] - i[None, :]).astype(float)
+    return powers[np.abs(i[:, None] - i[None, :])]
 
 
 def simulate_ar1(rng: np.random.Generator, reps: int, m: int, rho: float) -> np.ndarray:
@@ -234,10 +235,13 @@ class Calibration:
         """Critical values of the rate (95 % only; NaN otherwise) and of the prediction errors
         at ``level``, read at the calibrated upper confidence bound for rho."""
         upper = float(self.invert(rho_hat, round(1 - UPPER_BOUND_CONFIDENCE[level], 2)))
+        # Linear interpolation between the two grid rows around the bound, for every horizon.
+        i = int(np.clip(np.searchsorted(self.rho, upper) - 1, 0, len(self.rho) - 2))
+        frac = (upper - self.rho[i]) / (self.rho[i + 1] - self.rho[i])
         table = {0.80: self.pred80, 0.95: self.pred95}[level]
-        pred = np.array([np.interp(upper, self.rho, table[:, j]) for j in range(table.shape[1])])
-        rate = float(np.interp(upper, self.rho, self.rate95)) if level == 0.95 else math.nan
-        return rate, pred
+        pred = (1 - frac) * table[i] + frac * table[i + 1]
+        rate = (1 - frac) * self.rate95[i] + frac * self.rate95[i + 1]
+        return (float(rate) if level == 0.95 else math.nan), pred
 
 
 RHO_HAT_PROBS = (0.10, 0.15, 0.20, 0.25, 0.30, 0.40, 0.50)
@@ -503,23 +507,39 @@ def fit_growth(
     GrowthResult
     """
     y = as_series(values)
+    return _fit(y.to_numpy(), int(y.index[-1]), model, k, damped, bootstrap, rng, horizon)
+
+
+def _fit(
+    counts: np.ndarray,
+    last_year: int,
+    model: str,
+    k: int,
+    damped: bool,
+    bootstrap: int,
+    rng: np.random.Generator | None,
+    horizon: int,
+) -> GrowthResult:
+    """:func:`fit_growth` on checked counts of consecutive years ending in ``last_year``."""
     if model not in MODELS:
         raise ParamError(f"growth: unknown model {model!r}; choose from {', '.join(MODELS)}")
     need = max(MIN_YEARS[model], k + 3) if model == "average_growth" else MIN_YEARS[model]
-    if len(y) < need:
-        raise InputError(f"growth: {model} needs {need} years, the series has {len(y)}")
+    if len(counts) < need:
+        raise InputError(f"growth: {model} needs {need} years, the series has {len(counts)}")
     with np.errstate(all="ignore"):
         # Floating-point warnings from degenerate (exact) series must not reach a report; their
-        # results are handled explicitly below.
+        # results are handled explicitly.
         if model == "average_growth":
-            return _fit_average_growth(y, k)
+            return _fit_average_growth(counts, last_year, k)
         if model == "log_linear":
-            return _fit_log_linear(y)
+            return _fit_log_linear(counts, last_year)
         if model == "count_glm":
-            return _fit_count_glm(y)
+            return _fit_count_glm(counts, last_year)
         if bootstrap < 100:
             raise ParamError("growth: the ETS bootstrap needs at least 100 replicates")
-        return _fit_ets(y, damped, bootstrap, rng or np.random.default_rng(0), horizon)
+        return _fit_ets(
+            counts, last_year, damped, bootstrap, rng or np.random.default_rng(0), horizon
+        )
 
 
 def _ar1_predict(
@@ -542,9 +562,9 @@ def _ar1_predict(
     return predict
 
 
-def _fit_log_linear(y: pd.Series) -> GrowthResult:
-    n = len(y)
-    log_y = np.log(y.to_numpy())
+def _fit_log_linear(counts: np.ndarray, last_year: int) -> GrowthResult:
+    n = len(counts)
+    log_y = np.log(counts)
     x = _trend_design(n)
     beta = np.linalg.lstsq(x, log_y, rcond=None)[0]  # the OLS slope (efficient for trends)
     resid = log_y - x @ beta
@@ -568,7 +588,7 @@ def _fit_log_linear(y: pd.Series) -> GrowthResult:
         math.expm1(beta[1]),
         math.expm1(beta[1] - half),
         math.expm1(beta[1] + half),
-        int(y.index[-1]),
+        last_year,
         rho=rho,
         rho_at_bound=rho >= RHO_MAX,
         scale=math.sqrt(scale),
@@ -592,9 +612,8 @@ def _poisson_irls(counts: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, bool]:
     return beta, False
 
 
-def _fit_count_glm(y: pd.Series) -> GrowthResult:
-    n = len(y)
-    counts = y.to_numpy()
+def _fit_count_glm(counts: np.ndarray, last_year: int) -> GrowthResult:
+    n = len(counts)
     x = _trend_design(n)
     # The trend is estimated from the Poisson (quasi-likelihood) score equations, which are
     # consistent whatever the variance of the counts. Its uncertainty is not taken from the
@@ -629,7 +648,7 @@ def _fit_count_glm(y: pd.Series) -> GrowthResult:
         math.expm1(beta[1]),
         math.expm1(beta[1] - half),
         math.expm1(beta[1] + half),
-        int(y.index[-1]),
+        last_year,
         converged=converged,
         rho=rho,
         rho_at_bound=rho >= RHO_MAX,
@@ -651,9 +670,9 @@ def _drift_inference(
     return rho_hat, rho, float(resid @ resid / factors["trace"]), factors
 
 
-def _fit_average_growth(y: pd.Series, k: int) -> GrowthResult:
-    n = len(y)
-    log_y = np.log(y.to_numpy())
+def _fit_average_growth(counts: np.ndarray, last_year: int, k: int) -> GrowthResult:
+    n = len(counts)
+    log_y = np.log(counts)
     log_growth = np.diff(log_y)
     simple = np.expm1(log_growth)  # the paper's "average annual growth" averages these
     rate = float(simple[-k:].mean())
@@ -679,7 +698,7 @@ def _fit_average_growth(y: pd.Series, k: int) -> GrowthResult:
         rate,
         rate - half,
         rate + half,
-        int(y.index[-1]),
+        last_year,
         rho=rho,
         rho_at_bound=rho >= RHO_MAX,
         scale=math.sqrt(scale),
@@ -779,11 +798,16 @@ def _ets_select(system: dict[str, np.ndarray], y: np.ndarray) -> tuple[np.ndarra
 
 
 def _fit_ets(
-    y: pd.Series, damped: bool, reps: int, rng: np.random.Generator, horizon: int
+    counts: np.ndarray,
+    last_year: int,
+    damped: bool,
+    reps: int,
+    rng: np.random.Generator,
+    horizon: int,
 ) -> GrowthResult:
-    n = len(y)
+    n = len(counts)
     horizons = max(horizon, H_MAX)
-    log_y = np.log(y.to_numpy())
+    log_y = np.log(counts)
     system = _ets_system(n, damped, horizons)
     crit, sse = (v[0] for v in _ets_criterion(system, log_y[None, :]))
     g = int(crit.argmin())
@@ -833,7 +857,7 @@ def _fit_ets(
         math.expm1(trend),
         math.expm1(low),
         math.expm1(high),
-        int(y.index[-1]),
+        last_year,
         interval="bootstrap",
         scale=sigma,
         n_years=n,
@@ -993,30 +1017,23 @@ def backtest(
     rows = []
     groups = list(series_groups(series))
     for (keys, values), rng in zip(groups, _series_rngs(seed, len(groups)), strict=True):
-        years = values.index.to_numpy()
-        for origin in years[min_years - 1 : -1]:
-            train = values[values.index <= origin]
-            future = values[(values.index > origin) & (values.index <= origin + max_horizon)]
-            future_years = future.index.to_numpy()
+        values = as_series(values)
+        years, counts = values.index.to_numpy(), values.to_numpy()
+        for end in range(min_years, len(years)):
+            origin = int(years[end - 1])
+            future_years = years[end : end + max_horizon]
+            actual = counts[end : end + max_horizon]
             for model in models:
-                res = fit_growth(
-                    train,
-                    model,
-                    k=k,
-                    damped=damped,
-                    bootstrap=bootstrap,
-                    rng=rng,
-                    horizon=max_horizon,
-                )
+                res = _fit(counts[:end], origin, model, k, damped, bootstrap, rng, max_horizon)
                 fc = res.intervals(future_years)
                 rows.append(
                     {
                         **{key: [value] * len(future_years) for key, value in keys.items()},
                         "model": [model] * len(future_years),
-                        "origin": np.full(len(future_years), int(origin)),
-                        "horizon": future_years - int(origin),
+                        "origin": np.full(len(future_years), origin),
+                        "horizon": future_years - origin,
                         "year": future_years,
-                        "actual": future.to_numpy(),
+                        "actual": actual,
                         **{
                             c: fc[c]
                             for c in (
@@ -1212,9 +1229,12 @@ def stacking_weights(results: pd.DataFrame, points: int = 801) -> pd.Series:
     trapezoid = np.full(points, 1.0)
     trapezoid[[0, -1]] = 0.5
     dx = step * trapezoid[None, :]
-    quad = np.einsum("c,cix,cjx,cx->ij", weight, cdf, cdf, dx)
-    above = (x >= actual[:, None]).astype(float)
-    lin = np.einsum("c,cix,cx,cx->i", weight, cdf, above, dx)
+    # Quadrature weights folded into the distribution functions: one matrix product each.
+    root = np.sqrt(weight[:, None] * dx)[:, None, :]  # (c, 1, x)
+    scaled = (cdf * root).transpose(1, 0, 2).reshape(len(models), -1)
+    quad = scaled @ scaled.T
+    above = ((x >= actual[:, None]) * root[:, 0, :]).reshape(-1)
+    lin = scaled @ above
 
     def objective(w: np.ndarray) -> tuple[float, np.ndarray]:
         return float(w @ quad @ w - 2 * lin @ w), 2 * quad @ w - 2 * lin

@@ -1079,6 +1079,11 @@ def backtest(
                         },
                     }
                 )
+    if not rows:
+        raise InputError(
+            f"growth: no series is longer than backtest_min_years = {min_years}; the backtest "
+            "has no origin"
+        )
     out = pd.DataFrame({c: np.concatenate([r[c] for r in rows]) for c in rows[0]})
     log_actual = np.log(out["actual"].to_numpy())
     out["ape"] = (out["actual"] - out["forecast"]).abs() / out["actual"]

@@ -21,14 +21,13 @@ fit_from_year = p["fit_from_year"]
 seed_k_years = p["seed_k_years"]
 models = p["models"]
 projection_model = p["projection_model"]
-min_coverage_95 = p["min_coverage_95"]
+choice_score = p["choice_score"]
 horizon_year = p["horizon_year"]
 target_years = p["target_years"]
 backtest_min_years = p["backtest_min_years"]
 backtest_max_horizon = p["backtest_max_horizon"]
 ets_damped = p["ets_damped"]
 ets_bootstrap = p["ets_bootstrap"]
-ets_bootstrap_scope = p["ets_bootstrap_scope"]
 simulations = p["simulations"]
 seed = p["seed"]
 physician_grades = p["physician_grades"]
@@ -42,7 +41,7 @@ from pipeline.analysis.growth.models import (
     backtest_scores,
     choose_model,
     growth_rates,
-    project,
+    project_all,
 )
 from pipeline.data.catalog import Catalog
 from pipeline.data.contract import GEOGRAPHIES, NATIONAL
@@ -89,30 +88,24 @@ plotting.show(
 # ## Vækstrater fra fire modeller
 #
 # * **Gennemsnitlig vækst (regionernes metode):** gennemsnittet af de seneste
-#   `seed_k_years` års vækstrater, med et t-interval.
-# * **Log-lineær trend:** en ret linje gennem logaritmen til antallet (mindste kvadraters metode)
-#   med standardfejl, der tåler autokorrelation (HAC). Med så få år er HAC-standardfejl for små;
-#   intervallet bruger derfor en kritisk værdi, der er kalibreret ved simulation til antallet af
-#   år (se `growth.hac_critical_value`).
-# * **Poisson-regression med spredningsestimat:** en model for tælledata, hvor spredningen
-#   estimeres fra data (kvasi-Poisson).
+#   `seed_k_years` års vækstrater.
+# * **Log-lineær trend:** en ret linje gennem logaritmen til antallet.
+# * **Poisson-regression:** en model for tælledata med samme trend.
 # * **Eksponentiel udglatning (ETS):** en trend, der tilpasser sig de seneste år og kan dæmpes;
-#   væksten er næste års trend, og intervallet kommer fra en parametrisk bootstrap, fordi ETS'
-#   egne intervaller ikke medregner usikkerheden på modellens parametre (for landstallene; alle
-#   serier med `ets_bootstrap_scope = "all"`).
+#   væksten er næste års dæmpede trend, og intervallet kommer fra en bootstrap af usikkerheden
+#   på netop den trend (`ets_bootstrap` gentagelser).
 #
-# Alle rater er vækst pr. år over hele perioden fra `fit_from_year` (regionernes metode: de seneste
-# år).
+# Tallene hænger sammen fra år til år (et år over trenden følges ofte af endnu et). De tre første
+# modeller tager højde for det med en AR(1)-model for afvigelserne, hvis korrelation er rettet for
+# den skævhed, korte serier giver; intervallerne er kalibreret ved simulation, så de dækker det,
+# de lover, også når korrelationen er høj (se `pipeline/analysis/growth/models.py`). ETS' interval
+# holder ikke under autokorrelation, så ETS vises kun til sammenligning.
+#
+# Raterne er vækst pr. år over perioden fra `fit_from_year` (regionernes metode: de seneste år).
 
 # %%
 rates = growth_rates(
-    modelled,
-    models,
-    k=seed_k_years,
-    damped=ets_damped,
-    bootstrap=ets_bootstrap,
-    seed=seed,
-    bootstrap_scope=ets_bootstrap_scope,
+    modelled, models, k=seed_k_years, damped=ets_damped, bootstrap=ets_bootstrap, seed=seed
 )
 catalog.save(rates, "growth/rates")
 fmt.table(tables.rates_table(rates))
@@ -126,10 +119,14 @@ fmt.table(tables.regional_rates_table(rates))
 # %% [markdown]
 # ## Hvor godt har modellerne ramt? (backtest)
 #
-# For hvert år fra det tiende år i data (`backtest_min_years`) tilpasses hver model kun til årene
-# indtil da og fremskriver 1 til `backtest_max_horizon` år frem. Fejlen er den gennemsnitlige
-# procentvise afvigelse (MAPE); dækningen er andelen af de faktiske tal, der lå inden for
-# prognosens 80 %- og 95 %-interval. Et godt interval dækker omtrent så ofte, som det lover.
+# Fra det år, hvor der er `backtest_min_years` års data, tilpasses hver model kun til årene indtil
+# da og fremskriver 1 til `backtest_max_horizon` år frem (så langt data rækker). Hver prognose
+# får en *score*, der måler hele den fremskrevne fordeling mod det faktiske tal: CRPS og
+# intervalscoren straffer både at ramme ved siden af og intervaller, der er for smalle eller
+# unødigt brede (lavere er bedre). Hver serie tæller lige meget, så de 16 serier, der hænger
+# sammen (landstal og deres regioner), ikke tæller som uafhængige. Dækningen er andelen af de
+# faktiske tal inden for 80 %- og 95 %-intervallet; et godt interval dækker omtrent så ofte, som
+# det lover.
 
 # %%
 results = backtest(
@@ -139,6 +136,8 @@ results = backtest(
     max_horizon=backtest_max_horizon,
     k=seed_k_years,
     damped=ets_damped,
+    bootstrap=ets_bootstrap,
+    seed=seed,
 )
 scores = backtest_scores(results)
 by_horizon = backtest_scores(results, by=("model", "horizon"))
@@ -152,13 +151,14 @@ figure = figures.plot_backtest(by_horizon)
 plotting.show(
     figure,
     path=catalog.figure_path("growth", "backtest"),
-    alt="To linjediagrammer: modellernes gennemsnitlige fejl og andelen af "
-    "faktiske tal inden for 95 %-intervallet, efter hvor mange år frem der blev spået.",
+    alt="To linjediagrammer: modellernes gennemsnitlige CRPS og andelen af faktiske tal "
+    "inden for 95 %-intervallet, efter hvor mange år frem der blev spået.",
 )
 
 # %%
-chosen = choose_model(scores, projection_model, min_coverage_95)
-fmt.text(tables.choice_text(scores, projection_model, min_coverage_95))
+choice = choose_model(results, projection_model, choice_score)
+chosen = choice.model
+fmt.text(tables.choice_text(choice))
 
 # %% [markdown]
 # ## Fremskrivning
@@ -167,7 +167,10 @@ fmt.text(tables.choice_text(scores, projection_model, min_coverage_95))
 # 95 %-intervaller. De publicerede landstal for patienter (`data/reference`) er vist som ruder.
 
 # %%
-projection, fits = project(modelled, chosen, horizon_year, k=seed_k_years, damped=ets_damped)
+options = dict(k=seed_k_years, damped=ets_damped, bootstrap=ets_bootstrap, seed=seed)
+all_projections, fits_by_model = project_all(modelled, models, horizon_year, **options)
+projection = all_projections[all_projections["model"] == chosen].reset_index(drop=True)
+fits = fits_by_model[chosen]
 catalog.save(projection, "growth/projection")
 figure = figures.plot_projection(
     projection,
@@ -233,6 +236,28 @@ plotting.show(
 )
 
 # %% [markdown]
+# ### Hvor meget betyder valget af model?
+#
+# Underskuddet i de sidste målår efter hver af modellerne, med samme definition og samme antal
+# træk. Forskellen mellem modellerne er usikkerhed om, hvordan fremtiden skal fremskrives, og den
+# ligger uden for den valgte models interval.
+
+# %%
+by_model = gap.gaps_by_model(
+    counts,
+    fits_by_model,
+    base_year=base_year,
+    target_years=target_years,
+    simulations=simulations,
+    seed=seed,
+)
+catalog.save(by_model, "growth/gap_by_model")
+fmt.text(tables.models_gap_text(by_model, max(target_years), chosen))
+
+# %%
+fmt.table(tables.models_gap_table(by_model, max(target_years), chosen))
+
+# %% [markdown]
 # ## Regionernes fremskrivning efterprøvet
 
 # %%
@@ -240,4 +265,6 @@ claim = gap.seed_comparison(counts, reference, base_year=base_year, k=seed_k_yea
 fmt.text(tables.seed_comparison_text(claim, base_year))
 
 # %%
-catalog.save_metrics("growth", growth_metrics(rates, gaps, chosen, base_year, horizon_year))
+catalog.save_metrics(
+    "growth", growth_metrics(rates, gaps, choice, by_model, base_year, horizon_year)
+)

@@ -103,13 +103,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("environment-yml", help="print environment.yml generated from the lock")
 
-    hac = sub.add_parser(
-        "hac-table", help="print the small-sample HAC critical values (pipeline/growth.py)"
-    )
-    hac.add_argument("--first", type=int, default=4)
-    hac.add_argument("--last", type=int, default=60)
-    hac.add_argument("--replicates", type=_positive, default=20_000)
-    hac.add_argument("--seed", type=int, default=2013)
     return parser
 
 
@@ -193,14 +186,6 @@ def _dispatch(args: argparse.Namespace) -> int:
         from pipeline.environment import environment_yml
 
         sys.stdout.write(environment_yml(Path("requirements.lock")))
-        return 0
-    if args.command == "hac-table":
-        from pipeline.analysis.growth.models import newey_west_lags, simulate_hac_critical_value
-
-        print("n,lags,critical_value")
-        for n in range(args.first, args.last + 1):
-            value = simulate_hac_critical_value(n, args.replicates, args.seed + n)
-            print(f"{n},{newey_west_lags(n)},{value:.4f}", flush=True)
         return 0
     raise AssertionError(args.command)
 

@@ -42,21 +42,21 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # The regions' method: the average growth of the last k years.
         "seed_k_years": 3,
         "models": ["average_growth", "log_linear", "count_glm", "ets"],
-        # "auto": chosen by the backtest; or one of the models.
+        # "auto": the model with the best proper score in the backtest (ETS is shown for
+        # comparison only: its intervals fall short under autocorrelation); or one of the models.
         "projection_model": "auto",
-        # "auto" only considers models whose 95 % intervals covered this share in the backtest.
-        "min_coverage_95": 0.8,
+        # The proper score that chooses: crps (the whole predictive distribution), is80 or is95
+        # (interval scores).
+        "choice_score": "crps",
         "horizon_year": 2035,
         "target_years": [2025, 2030, 2035],
         # Rolling-origin backtest: shortest training window and longest horizon, in years.
-        "backtest_min_years": 10,
-        "backtest_max_horizon": 5,
+        "backtest_min_years": 8,
+        "backtest_max_horizon": 10,
         "ets_damped": True,
-        # Parametric bootstrap refits behind the ETS growth interval (50 is what the coverage
-        # test in tests/test_growth.py validates).
-        "ets_bootstrap": 50,
-        # Bootstrap ETS intervals for the national series (shown) or for every series.
-        "ets_bootstrap_scope": "national",
+        # Bootstrap refits behind ETS's interval for today's trend (at least 100; the coverage
+        # tests in tests/test_growth_models.py use 500).
+        "ets_bootstrap": 500,
         # Monte Carlo draws behind the gap intervals.
         "simulations": 10000,
         "seed": 20131,
@@ -257,7 +257,9 @@ def _type_name(value: Any) -> str:
 # --------------------------------------------------------------------------------------------
 # The analyses implement exactly these choices (tests keep them in step).
 GROWTH_MODELS = ("average_growth", "log_linear", "count_glm", "ets")
-ETS_MIN_YEARS = 10  # statsmodels' heuristic initialisation needs ten observations
+# The fewest years each model can be fitted to, and the proper scores that choose among them.
+GROWTH_MIN_YEARS = {"average_growth": 6, "log_linear": 6, "count_glm": 6, "ets": 8}
+GROWTH_SCORES = ("crps", "is80", "is95")
 LEVERS = ("extra_h_posts", "combined_track_share", "foreign_per_year", "exit_reduction_over_65")
 MIN_CELL_FLOOR = 3  # Danish statistics practice: never publish counts of one or two persons
 MEMORY = re.compile(r"\d+(\.\d+)?\s*([KMGT]i?B)", re.IGNORECASE)  # DuckDB's memory_limit syntax
@@ -327,6 +329,8 @@ def _growth_rules(params: dict[str, Any], years: Sequence[int] | None) -> list[s
             f"unknown model {', '.join(map(repr, unknown)) or '(none given)'}; "
             f"choose from {', '.join(GROWTH_MODELS)}",
         )
+    if params["choice_score"] not in GROWTH_SCORES:
+        bad("choice_score", f"{params['choice_score']!r}; choose from {', '.join(GROWTH_SCORES)}")
     if params["projection_model"] != "auto" and params["projection_model"] not in params["models"]:
         bad(
             "projection_model",
@@ -342,17 +346,15 @@ def _growth_rules(params: dict[str, Any], years: Sequence[int] | None) -> list[s
             )
     if params["seed_k_years"] < 2:
         bad("seed_k_years", f"{params['seed_k_years']} must be at least 2")
-    min_years = ETS_MIN_YEARS if "ets" in params["models"] else 3
+    min_years = max((GROWTH_MIN_YEARS.get(m, 0) for m in params["models"]), default=0)
     if params["backtest_min_years"] < min_years:
         bad(
             "backtest_min_years",
-            f"{params['backtest_min_years']} is below {min_years}"
-            + (" (ETS needs ten years to start)" if min_years == ETS_MIN_YEARS else ""),
+            f"{params['backtest_min_years']} is below {min_years}, the fewest years the "
+            f"models ({', '.join(params['models'])}) can be fitted to",
         )
     if params["backtest_max_horizon"] < 1:
         bad("backtest_max_horizon", "must be at least 1")
-    if not 0 < params["min_coverage_95"] <= 1:
-        bad("min_coverage_95", "must be a share between 0 and 1")
     for key, codes in (
         ("physician_grades", GRADES),
         ("physician_specialties", SPECIALTIES),
@@ -362,10 +364,8 @@ def _growth_rules(params: dict[str, Any], years: Sequence[int] | None) -> list[s
             bad(key, f"use one or more of {', '.join(codes)}")
     if params["simulations"] < 1000:
         bad("simulations", "use at least 1000 draws for stable interval ends")
-    if "ets" in params["models"] and params["ets_bootstrap"] < 50:
-        bad("ets_bootstrap", "use at least 50 bootstrap refits")
-    if params["ets_bootstrap_scope"] not in ("national", "all"):
-        bad("ets_bootstrap_scope", "use 'national' or 'all'")
+    if "ets" in params["models"] and params["ets_bootstrap"] < 100:
+        bad("ets_bootstrap", "use at least 100 bootstrap refits")
     if years is not None and len(years):
         first, last = min(years), max(years)
         fit_from = max(params["fit_from_year"], first)

@@ -1,4 +1,5 @@
-"""Growth models against known truth: recovery, interval coverage, backtests, the gap."""
+"""The growth stage around its models: series, the backtest's bookkeeping, the gap, the paper's
+claim and the growth parameters (the models themselves: tests/test_growth_models.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from pipeline.analysis.growth import gap, models, series, tables
-from pipeline.analysis.growth.models import GrowthResult, fit_growth
+from pipeline.analysis.growth import gap, models, series
+from pipeline.analysis.growth.models import GrowthResult
 from pipeline.data.contract import GEOGRAPHIES
 from pipeline.errors import ParamError
 from pipeline.params import DEFAULTS, check
@@ -41,64 +42,6 @@ def ets_process(rng, g, sigma=0.02, alpha=0.5) -> pd.Series:
     return pd.Series(np.exp(out), index=YEARS)
 
 
-@pytest.mark.parametrize(
-    ("model", "simulate", "replicates", "options"),
-    [
-        ("average_growth", random_walk, 400, {"k": 3}),
-        ("log_linear", trend_stationary, 400, {}),
-        ("count_glm", trend_stationary, 400, {}),
-        ("ets", ets_process, 80, {"damped": False, "bootstrap": 50}),
-    ],
-)
-def test_recovers_the_rate_and_intervals_cover_it(model, simulate, replicates, options):
-    """Each model, on data from the process it assumes, recovers a known 3 % growth and its
-    95 % interval covers 3 % in roughly 95 % of seeded replicates."""
-    true_rate = 0.03
-    rng = np.random.default_rng(2026)
-    estimates, covered = [], []
-    for rep in range(replicates):
-        res = fit_growth(simulate(rng, true_rate), model, rng=np.random.default_rng(rep), **options)
-        estimates.append(res.rate)
-        covered.append(res.ci_low <= true_rate <= res.ci_high)
-    assert np.mean(estimates) == pytest.approx(true_rate, abs=0.0015)
-    coverage = np.mean(covered)
-    low = 0.90 if replicates >= 400 else 0.85  # three binomial standard errors below 95 %
-    assert low <= coverage <= 0.995, f"{model}: 95 % intervals covered {coverage:.1%}"
-
-
-def test_average_growth_reproduces_the_papers_arithmetic():
-    values = pd.Series([100.0, 102.0, 104.04, 106.1208, 108.243216], index=range(2014, 2019))
-    res = fit_growth(values, "average_growth", k=3)
-    assert res.rate == pytest.approx(0.02, abs=1e-12)
-    assert res.forecast([2019, 2022])["forecast"].tolist() == pytest.approx(
-        [108.243216 * 1.02, 108.243216 * 1.02**4]
-    )
-
-
-def test_log_linear_matches_an_independent_least_squares_fit():
-    values = trend_stationary(np.random.default_rng(1), 0.025)
-    slope = np.polyfit(values.index.to_numpy(), np.log(values.to_numpy()), 1)[0]
-    assert fit_growth(values, "log_linear").rate == pytest.approx(math.expm1(slope), rel=1e-10)
-
-
-def test_forecast_intervals_nest_and_widen():
-    values = trend_stationary(np.random.default_rng(3), 0.03)
-    for model in models.MODELS:
-        fc = fit_growth(values, model).forecast([2026, 2030, 2035])
-        assert (fc["lo95"] < fc["lo80"]).all() and (fc["lo80"] < fc["forecast"]).all()
-        assert (fc["forecast"] < fc["hi80"]).all() and (fc["hi80"] < fc["hi95"]).all()
-        width = np.log(fc["hi95"] / fc["lo95"])
-        assert width.is_monotonic_increasing, model
-
-
-def test_bad_series_are_rejected_clearly():
-    gap_year = pd.Series([1.0, 2.0, 3.0], index=[2010, 2011, 2013])
-    with pytest.raises(Exception, match=r"years \[2012\] are missing"):
-        fit_growth(gap_year, "log_linear")
-    with pytest.raises(Exception, match="zero in"):
-        fit_growth(pd.Series([3.0, 0.0, 2.0], index=[2010, 2011, 2012]), "log_linear")
-
-
 # --- backtest ----------------------------------------------------------------------------------
 def exact_series(growth_rate=0.05) -> pd.DataFrame:
     values = 1000 * (1 + growth_rate) ** np.arange(len(YEARS))
@@ -121,7 +64,6 @@ def test_backtest_on_a_series_with_a_known_answer():
         min_years=10,
         max_horizon=5,
         k=3,
-        damped=True,
     )
     expected_rows = sum(min(5, len(YEARS) - m) for m in range(10, len(YEARS)))
     assert len(results) == 2 * expected_rows
@@ -135,45 +77,11 @@ def test_backtest_on_a_series_with_a_known_answer():
 def test_backtest_never_sees_the_future():
     series = exact_series()
     series.loc[series["year"] == 2025, "value"] *= 10  # a shock in the last year
-    results = models.backtest(series, ["log_linear"], min_years=10, max_horizon=5, k=3, damped=True)
+    results = models.backtest(series, ["log_linear"], min_years=10, max_horizon=5, k=3)
     before_shock = results[results["year"] < 2025]
     assert before_shock["ape"].max() < 1e-9
     hit = results[results["year"] == 2025]
     assert (hit["ape"] > 0.8).all() and not hit["covered95"].any()
-
-
-def test_scores_are_the_plain_averages():
-    frame = pd.DataFrame(
-        {
-            "model": ["a", "a", "b", "b"],
-            "ape": [0.1, 0.3, 0.0, 0.2],
-            "covered80": [True, False, True, True],
-            "covered95": [True, True, False, True],
-        }
-    )
-    scores = models.backtest_scores(frame).set_index("model")
-    assert scores.loc["a", "mape"] == pytest.approx(20.0)
-    assert scores.loc["b", "coverage80"] == 1.0 and scores.loc["b", "coverage95"] == 0.5
-
-
-def test_model_choice_follows_the_evidence():
-    scores = pd.DataFrame(
-        {
-            "model": ["average_growth", "log_linear", "ets"],
-            "mape": [5.0, 4.0, 3.0],
-            "coverage80": [0.8, 0.6, 0.5],
-            "coverage95": [0.93, 0.85, 0.6],
-            "forecasts": [10, 10, 10],
-        }
-    )
-    model = models.choose_model(scores, "auto", 0.8)
-    assert model == "log_linear"  # best error among those whose intervals cover often enough
-    assert "Eksponentiel udglatning (ETS) dækkede for sjældent" in tables.choice_text(
-        scores, "auto", 0.8
-    )
-    assert models.choose_model(scores, "ets", 0.8) == "ets"
-    assert models.choose_model(scores, "auto", 0.99) == "average_growth"
-    assert "Ingen model" in tables.choice_text(scores, "auto", 0.99)
 
 
 # --- the gap -----------------------------------------------------------------------------------
@@ -305,7 +213,9 @@ def test_modelled_series_are_every_national_group_and_regional_totals(demo_serie
         ({"models": ["log_linear", "arima"]}, "growth.models: unknown model 'arima'"),
         ({"projection_model": "ets", "models": ["log_linear"]}, "growth.projection_model"),
         ({"target_years": [2040]}, "growth.target_years: 2040 is not between"),
-        ({"backtest_min_years": 5}, "below 10 (ETS needs ten years to start)"),
+        ({"backtest_min_years": 5}, "5 is below 8, the fewest years the models"),
+        ({"choice_score": "mape"}, "growth.choice_score"),
+        ({"ets_bootstrap": 50}, "growth.ets_bootstrap"),
         ({"physician_grades": ["consultant"]}, "growth.physician_grades"),
     ],
 )
@@ -314,12 +224,3 @@ def test_bad_params_fail_clearly(change, message):
     with pytest.raises(ParamError) as info:
         check({**DEFAULTS, "growth": params}, list(range(2010, 2026)))
     assert any(message in line for line in info.value.problems), info.value.problems
-
-
-def test_hac_table_matches_a_fresh_simulation():
-    """The shipped small-sample critical value for 16 years is what simulation gives (within
-    Monte Carlo error of 4,000 replicates), and far above the t quantile it replaces."""
-    fresh = models.simulate_hac_critical_value(16, replicates=4000, seed=99)
-    assert models.hac_critical_value(16) == pytest.approx(fresh, abs=0.15)
-    assert models.hac_critical_value(16) > 2.5 > 2.145  # t(14) would be 2.145
-    assert models.hac_critical_value(500) == pytest.approx(1.96, abs=0.1)

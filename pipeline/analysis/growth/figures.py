@@ -176,19 +176,21 @@ def plot_gap(path: pd.DataFrame, geographies: Sequence[str]):
 
 
 def plot_backtest(by_horizon: pd.DataFrame):
-    """Forecast error and 95 % coverage by years ahead, one line per model."""
+    """The backtest by years ahead, one line per model: the mean CRPS (lower is better) and the
+    share of actual values inside the 95 % interval."""
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
     for model, df in by_horizon.groupby("model", sort=False):
-        left.plot(df["horizon"], df["mape"] / 100, label=MODEL_LABELS[model])
+        left.plot(df["horizon"], df["crps"], label=MODEL_LABELS[model])
         right.plot(df["horizon"], df["coverage95"], label=MODEL_LABELS[model])
     right.axhline(0.95, color="#555555", linewidth=0.8, linestyle=":")
-    left.set(title="Gennemsnitlig fejl (MAPE)", xlabel="År frem", ylabel="Fejl")
+    left.set(title="Gennemsnitlig CRPS (lavere er bedre)", xlabel="År frem", ylabel="CRPS")
     right.set(title="Andel inden for 95 %-intervallet", xlabel="År frem", ylabel="Andel")
     right.set_ylim(0, 1.02)
+    danish_axis(left, decimals=3)
+    danish_axis(right, percent=True, decimals=0)
     for ax in (left, right):
-        danish_axis(ax, percent=True, decimals=0)
         ax.set_xticks(sorted(by_horizon["horizon"].unique()))
     left.legend(fontsize=8)
     fig.tight_layout()

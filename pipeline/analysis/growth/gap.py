@@ -79,6 +79,31 @@ def gap(
     return out
 
 
+def gaps_by_model(
+    series: pd.DataFrame,
+    fits_by_model: dict[str, dict[tuple, GrowthResult]],
+    *,
+    base_year: int,
+    target_years: Sequence[int],
+    simulations: int,
+    seed: int,
+) -> pd.DataFrame:
+    """``gap`` under every model (the same draws' seeds), stacked with a ``model`` column: how
+    much the choice of model moves the gap."""
+    frames = [
+        gap(
+            series,
+            fits,
+            base_year=base_year,
+            target_years=target_years,
+            simulations=simulations,
+            seed=seed,
+        ).assign(model=model)
+        for model, fits in fits_by_model.items()
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
 def seed_gap(stock: float, patient_growth: float, physician_growth: float, years: int) -> float:
     """The paper's forecast: a stock growing at the physicians' rate falls behind one growing at
     the patients' rate; both start at ``stock`` and grow for ``years`` years."""

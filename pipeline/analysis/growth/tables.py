@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from pipeline.analysis.growth.models import COMPARISON_ONLY, ModelChoice
 from pipeline.data.contract import GEOGRAPHIES, NATIONAL
 from pipeline.publish.fmt import interval, join, number, percent
 from pipeline.publish.labels import GROUP_LABELS, MEASURE_LABELS, MODEL_LABELS
@@ -46,14 +47,30 @@ def regional_rates_table(rates: pd.DataFrame, model: str = "log_linear") -> pd.D
     return pd.DataFrame(rows)
 
 
+SCORE_LABELS = {
+    "crps": "CRPS",
+    "is80": "intervalscore (80 %)",
+    "is95": "intervalscore (95 %)",
+}
+# Below this relative difference in score two models are practically as good.
+PRACTICALLY_EQUAL = 0.05
+
+
 def scores_table(scores: pd.DataFrame) -> pd.DataFrame:
+    """The backtest's scores per model (every series weighted equally), lower is better."""
     return pd.DataFrame(
         {
-            "Model": scores["model"].map(MODEL_LABELS),
-            "Gennemsnitlig fejl (MAPE)": [percent(v / 100) for v in scores["mape"]],
+            "Model": [
+                MODEL_LABELS[m] + (" (kun til sammenligning)" if m in COMPARISON_ONLY else "")
+                for m in scores["model"]
+            ],
+            "CRPS": [number(v, 4) for v in scores["crps"]],
+            "Intervalscore 80 %": [number(v, 3) for v in scores["is80"]],
+            "Intervalscore 95 %": [number(v, 3) for v in scores["is95"]],
             "Inden for 80 %-interval": [percent(v) for v in scores["coverage80"]],
             "Inden for 95 %-interval": [percent(v) for v in scores["coverage95"]],
-            "Antal prognoser": scores["forecasts"],
+            "Gennemsnitlig fejl (MAPE)": [percent(v / 100) for v in scores["mape"]],
+            "Prognoser": scores["forecasts"],
         }
     )
 
@@ -121,44 +138,69 @@ def gap_text(gaps: pd.DataFrame, base_year: int, model: str) -> str:
     )
 
 
-def choice_text(scores: pd.DataFrame, requested: str, min_coverage_95: float) -> str:
-    """Why the projection model was chosen, in Danish (mirrors ``models.choose_model``).
-
-    ``auto`` takes the model with the smallest backtest MAPE among those whose 95 % intervals
-    covered at least ``min_coverage_95`` of the actual values; when none did, the best covering.
-    """
-    table = scores.set_index("model")
-    if requested != "auto":
-        row = table.loc[requested]
-        return (
-            f"{MODEL_LABELS[requested]} er valgt i params.yaml (growth.projection_model). "
-            f"I backtesten var dens gennemsnitlige fejl {percent(row['mape'] / 100)}, og 95 %-"
-            f"intervallerne dækkede {percent(row['coverage95'])} af de faktiske værdier."
+def choice_text(choice: ModelChoice) -> str:
+    """Why the projection model was chosen, in Danish, from the backtest's scores."""
+    label = MODEL_LABELS[choice.model]
+    score = SCORE_LABELS[choice.score]
+    value = number(choice.value, 4)
+    if choice.requested:
+        text = (
+            f"{label} er valgt i params.yaml (growth.projection_model). I backtesten var dens "
+            f"gennemsnitlige {score} {value} (lavere er bedre)."
         )
-    ok = table[table["coverage95"] >= min_coverage_95]
-    if len(ok):
-        best = ok["mape"].idxmin()
-        row = table.loc[best]
-        others = table.drop(index=best)
-        excluded = [MODEL_LABELS[m] for m in table.index if m not in ok.index]
-        reason = (
-            f"{MODEL_LABELS[best]} er valgt, fordi den i backtesten havde den mindste "
-            f"gennemsnitlige fejl ({percent(row['mape'] / 100)}) blandt modellerne, hvis 95 %-"
-            f"intervaller dækkede mindst {percent(min_coverage_95, 0)} af de faktiske værdier "
-            f"(den dækkede {percent(row['coverage95'])})."
+    else:
+        text = (
+            f"{label} er valgt, fordi den i backtesten havde den laveste gennemsnitlige {score} "
+            f"({value}). Scoren måler hele fremskrivningens fordeling, så en model med for "
+            "smalle eller unødigt brede intervaller taber til en, hvis usikkerhed passer."
         )
-        if excluded:
-            reason += f" {join(excluded)} dækkede for sjældent og kom derfor ikke i betragtning."
-        elif len(others):
-            reason += (
-                f" Næstbedst var {MODEL_LABELS[others['mape'].idxmin()]} "
-                f"({percent(others['mape'].min() / 100)})."
+    if choice.runner_up is not None:
+        rival = MODEL_LABELS[choice.runner_up]
+        if choice.relative_difference < 0:
+            text += f" {rival} havde en lavere score ({number(choice.runner_up_value, 4)})."
+        else:
+            text += (
+                f" Næstbedst var {rival.lower()} ({number(choice.runner_up_value, 4)}, "
+                f"{percent(choice.relative_difference)} højere); den valgte model var bedst på "
+                f"{choice.series_better} af {choice.series_total} serier."
             )
-        return reason
-    best = table["coverage95"].idxmax()
-    row = table.loc[best]
+        if abs(choice.relative_difference) < PRACTICALLY_EQUAL:
+            text += (
+                f" Forskellen er under {percent(PRACTICALLY_EQUAL, 0)}, så modellerne er i "
+                "praksis lige gode; tabellen over underskuddet efter hver model viser, hvor meget "
+                "valget betyder."
+            )
+    comparison = [MODEL_LABELS[m] for m in choice.ranking["model"] if m in COMPARISON_ONLY]
+    if comparison:
+        text += (
+            f" {join(comparison)} er kun med til sammenligning: dens intervaller er for smalle, "
+            "når tallene fra år til år hænger sammen (autokorrelation)."
+        )
+    return text
+
+
+def models_gap_table(by_model: pd.DataFrame, year: int, chosen: str) -> pd.DataFrame:
+    """The national gap in ``year`` under every model, the chosen one marked."""
+    df = by_model[(by_model["geography"] == NATIONAL) & (by_model["year"] == year)]
+    df = df.sort_values("gap")
+    return pd.DataFrame(
+        {
+            "Model": [MODEL_LABELS[m] + (" (valgt)" if m == chosen else "") for m in df["model"]],
+            f"Manglende læger i {year}": [number(v) for v in df["gap"]],
+            "95 %-interval": [
+                interval(lo, hi) for lo, hi in zip(df["pi_low"], df["pi_high"], strict=True)
+            ],
+        }
+    )
+
+
+def models_gap_text(by_model: pd.DataFrame, year: int, chosen: str) -> str:
+    """How much the choice of model matters for the gap in ``year``, in one sentence."""
+    df = by_model[(by_model["geography"] == NATIONAL) & (by_model["year"] == year)]
+    low, high = df["gap"].min(), df["gap"].max()
+    own = df.set_index("model").loc[chosen, "gap"]
     return (
-        f"Ingen model havde 95 %-intervaller, der dækkede mindst {percent(min_coverage_95, 0)} af "
-        f"de faktiske værdier i backtesten; {MODEL_LABELS[best]} dækkede bedst "
-        f"({percent(row['coverage95'])}) og er valgt. Intervallerne er derfor for smalle."
+        f"Efter de {len(df)} modeller mangler der mellem {number(low)} og {number(high)} læger "
+        f"i {year}; den valgte model giver {number(own)}. Forskellen mellem modellerne er en "
+        "del af usikkerheden, som den valgte models interval ikke rummer."
     )

@@ -40,7 +40,8 @@ REGION_ALIASES = {
     "region hovedstaden": "Hovedstaden",
 }
 
-Kind = Literal["year", "int", "float", "code", "date", "bool", "id"]
+# ``text``: free text (a name); ``codes``: several codes separated by ``|``.
+Kind = Literal["year", "int", "float", "code", "codes", "date", "bool", "id", "text"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ class FileSpec:
     columns: tuple[Column, ...]
     key: tuple[str, ...]
     notes: tuple[str, ...] = field(default=())
+    # An optional file may be left out; the analyses that need it say so on their pages.
+    optional: bool = False
 
     @property
     def column_names(self) -> list[str]:
@@ -95,7 +98,7 @@ PATIENTS = FileSpec(
 PHYSICIANS = FileSpec(
     name="physicians",
     doc="Physicians employed in regional psychiatry, per year, region, specialty, grade and age.",
-    key=("year", "region", "specialty", "grade", "age_band"),
+    key=("year", "region", "specialty", "grade", "age_band", "sex"),
     columns=(
         Column("year", "year", "calendar year", "2020", **_YEAR),
         Column("region", "code", "administrative region", "Nordjylland", codes=REGIONS),
@@ -108,6 +111,14 @@ PHYSICIANS = FileSpec(
             codes=GRADES,
         ),
         Column("age_band", "code", "five-year age band", "65-69", codes=AGE_BANDS),
+        Column(
+            "sex",
+            "code",
+            "F or M (optional column; when given, rows are split by sex)",
+            "F",
+            codes=SEXES,
+            required=False,
+        ),
         Column("headcount", "int", "persons", "23", min=0),
         Column(
             "fte",
@@ -118,6 +129,10 @@ PHYSICIANS = FileSpec(
             required=False,
             nullable=True,
         ),
+    ),
+    notes=(
+        "`sex` is optional. When the column is given, every row must have it and the key "
+        "includes it; without it, headcounts and FTE cover both sexes.",
     ),
 )
 
@@ -219,7 +234,98 @@ CONTACTS = FileSpec(
     ),
 )
 
-FILES: tuple[FileSpec, ...] = (PATIENTS, PHYSICIANS, TRAINING_POSTS, TRAINEES)
+SPECIALIST_POSTS = FileSpec(
+    name="specialist_posts",
+    doc=(
+        "Optional: funded and filled specialist posts (overlægestillinger and other posts for "
+        "specialists), per year, region and specialty, with posts covered by locums."
+    ),
+    key=("year", "region", "specialty"),
+    columns=(
+        Column("year", "year", "calendar year", "2024", **_YEAR),
+        Column("region", "code", "administrative region", "Midtjylland", codes=REGIONS),
+        Column("specialty", "code", "specialty", "psychiatry", codes=SPECIALTIES),
+        Column("funded", "int", "posts funded for specialists", "210", min=0),
+        Column("filled", "int", "of those, filled by a specialist (at most funded)", "168", min=0),
+        Column(
+            "locum",
+            "int",
+            "posts covered by locums or temporary staff (optional column)",
+            "14",
+            min=0,
+            required=False,
+            nullable=True,
+        ),
+    ),
+    notes=(
+        "The measured vacancies (funded - filled, plus locums when given) are the starting gap "
+        "of the `vacancies` demand definition (`params.yaml: supply.demand`).",
+    ),
+    optional=True,
+)
+
+INITIATIVE_OUTCOMES = (
+    "h_fill_rate",
+    "i_fill_rate",
+    "conversion",
+    "specialist_exits",
+    "specialists",
+)
+
+INITIATIVES = FileSpec(
+    name="initiatives",
+    doc="Optional: the regions' initiatives against the shortage, one row per initiative.",
+    key=("initiative_id",),
+    columns=(
+        Column("initiative_id", "id", "a short code", "RN_KBU_IH"),
+        Column(
+            "name",
+            "text",
+            "the initiative's name (Danish)",
+            "Sammenhængende KBU-, I- og H-forløb",
+        ),
+        Column(
+            "region",
+            "code",
+            "the region that ran it, or Danmark for all regions",
+            "Nordjylland",
+            codes=GEOGRAPHIES,
+        ),
+        Column(
+            "specialty",
+            "code",
+            "the specialty it concerned; empty for both",
+            "psychiatry",
+            codes=SPECIALTIES,
+            nullable=True,
+        ),
+        Column("start", "date", "when it started", "2018-09-01"),
+        Column("end", "date", "when it ended; empty while it runs", "2022-08-31", nullable=True),
+        Column(
+            "outcomes",
+            "codes",
+            "what it should change, codes separated by |",
+            "h_fill_rate|conversion",
+            codes=INITIATIVE_OUTCOMES,
+        ),
+    ),
+    notes=(
+        "`end` may not precede `start`. Outcomes: `h_fill_rate` and `i_fill_rate` (share of "
+        "H- and I-posts filled), `conversion` (an H-post in psychiatry within "
+        "`retention.horizon_years` of the I-start, by I-start cohort), `specialist_exits` "
+        "(yearly exit rate of specialists aged 60+), `specialists` (specialist headcount).",
+    ),
+    optional=True,
+)
+
+FILES: tuple[FileSpec, ...] = (
+    PATIENTS,
+    PHYSICIANS,
+    TRAINING_POSTS,
+    TRAINEES,
+    SPECIALIST_POSTS,
+    INITIATIVES,
+)
 BY_NAME = {spec.name: spec for spec in FILES}
 
 

@@ -19,7 +19,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
@@ -72,6 +72,7 @@ class Source:
     encoding: str | None
     separator: str | None
     ignored_columns: list[str] = field(default_factory=list)
+    absent_columns: list[str] = field(default_factory=list)  # optional columns not given
 
 
 @dataclass
@@ -166,19 +167,16 @@ def read_dataset(
     tables: dict[str, pd.DataFrame] = {}
     sources: dict[str, Source] = {}
     for spec in contract.FILES:
-        if (
-            spec.name == "patients"
-            and contacts_path is not None
-            and not any((raw_dir / f"patients.{ext}").exists() for ext in ("csv", "xlsx"))
-        ):
-            continue  # counted from the contacts below
+        given = any((raw_dir / f"{spec.name}.{ext}").exists() for ext in ("csv", "xlsx"))
+        if not given and (spec.optional or (spec.name == "patients" and contacts_path)):
+            continue  # an optional file left out, or patients counted from the contacts below
         try:
             raw, source = read_raw(raw_dir, spec, rename.get(spec.name, {}))
         except InputError as exc:
             problems.extend(exc.problems)
             continue
         log.info("ingest: %s: %s rows read", source.file, f"{source.rows:,}")
-        table, table_problems = validate_table(raw, spec, source.file)
+        table, table_problems = validate_table(raw, spec, source.file, source.absent_columns)
         problems.extend(table_problems)
         tables[spec.name] = table
         sources[spec.name] = source
@@ -360,13 +358,13 @@ def read_raw(
     df.columns = names
     ignored = [n for n in names if n not in spec.column_names]
     df = df[[c for c in spec.column_names if c in seen]].copy()
-    for col in spec.columns:
-        if col.name not in df:  # optional column absent
-            df[col.name] = ""
+    absent = [col.name for col in spec.columns if col.name not in df]
+    for name in absent:  # optional columns left out: empty, and not checked
+        df[name] = ""
     df.index = pd.RangeIndex(2, len(df) + 2, name="row")
     for name in df.columns:
         df[name] = df[name].str.strip()
-    return df, Source(path.name, len(df), encoding, sep, ignored)
+    return df, Source(path.name, len(df), encoding, sep, ignored, absent)
 
 
 def _read_csv(path: Path) -> tuple[pd.DataFrame, str, str]:
@@ -492,6 +490,16 @@ def _parse(text: pd.Series, col: Column) -> pd.Series:
         return _parse_dates(text)
     if col.kind == "bool":
         return _map_distinct(text.str.lower(), _BOOLS).astype("boolean")
+    if col.kind == "codes":
+        lookup = code_lookup(col)
+        return (
+            text.map(
+                lambda v: "|".join(lookup.get(p.strip().lower(), "?") for p in str(v).split("|")),
+                na_action="ignore",
+            )
+            .where(text != "")
+            .astype("string")
+        )
     return text.astype("string")
 
 
@@ -514,7 +522,9 @@ def _quote(raw: pd.DataFrame, row: int, column: str) -> str:
 
 
 @cache
-def _schemas(spec: FileSpec) -> tuple[pa.DataFrameSchema, pa.DataFrameSchema, dict[str, _Rule]]:
+def _schemas(
+    spec: FileSpec, key_columns: tuple[str, ...]
+) -> tuple[pa.DataFrameSchema, pa.DataFrameSchema, dict[str, _Rule]]:
     rules: dict[str, _Rule] = {}
 
     def check(rule_id: str, column: str, fn: Callable, message: Message) -> pa.Check:
@@ -563,7 +573,7 @@ def _schemas(spec: FileSpec) -> tuple[pa.DataFrameSchema, pa.DataFrameSchema, di
             )
         typed_columns[name] = pa.Column(checks=typed_checks, nullable=True, required=False)
 
-    key, key_label = list(spec.key), ", ".join(spec.key)
+    key, key_label = list(key_columns), ", ".join(key_columns)
 
     def first_with_same_key(t: pd.DataFrame, i: int) -> int:
         same = (t[key] == t.loc[i, key]).all(axis=1)
@@ -633,6 +643,28 @@ def _format_checks(col: Column, check: Callable) -> list[pa.Check]:
                     | s.str.lower().str.replace("–", "-", regex=False).isin(list(lookup))
                 ),
                 lambda t, r, i: f"{_quote(r, i, name)} {UNKNOWN_CODE}{allowed}",
+            )
+        ]
+    if col.kind == "codes":
+        lookup = code_lookup(col)
+        allowed = ", ".join(col.codes)
+        return [
+            check(
+                f"{name}.codes",
+                name,
+                lambda s: (
+                    empty_ok(s)
+                    | s.map(
+                        lambda v: all(p.strip().lower() in lookup for p in str(v).split("|")),
+                        na_action="ignore",
+                    )
+                    .fillna(False)
+                    .astype(bool)
+                ),
+                lambda t, r, i: (
+                    f"{_quote(r, i, name)} holds a code that is not known; separate codes "
+                    f"with | and use: {allowed}"
+                ),
             )
         ]
     if col.kind == "date":
@@ -772,10 +804,17 @@ def _row_rules(spec: FileSpec) -> list[tuple[str, str, Callable, Message]]:
 # --------------------------------------------------------------------------------------------
 # Validation
 # --------------------------------------------------------------------------------------------
-def validate_table(raw: pd.DataFrame, spec: FileSpec, file: str) -> tuple[pd.DataFrame, list[str]]:
-    """Check one file's text cells and parsed values; return the typed table and the problems."""
-    raw_schema, typed_schema, rules = _schemas(spec)
-    failures = _failures(raw_schema, raw)
+def validate_table(
+    raw: pd.DataFrame, spec: FileSpec, file: str, absent: Sequence[str] = ()
+) -> tuple[pd.DataFrame, list[str]]:
+    """Check one file's text cells and parsed values; return the typed table and the problems.
+
+    ``absent`` are optional columns the file left out: they are not checked, and a key column
+    among them is not part of the key.
+    """
+    key = tuple(k for k in spec.key if k not in absent)
+    raw_schema, typed_schema, rules = _schemas(spec, key)
+    failures = [f for f in _failures(raw_schema, raw) if rules[f[0]].column not in absent]
     typed = pd.DataFrame({col.name: _parse(raw[col.name], col) for col in spec.columns})
     # Cells that already failed their format check are left out of the value checks.
     for rule_id, row in failures:
@@ -843,6 +882,8 @@ def _final_types(typed: pd.DataFrame, spec: FileSpec) -> pd.DataFrame:
             out[col.name] = out[col.name].astype(bool)
         elif col.kind == "id":
             out[col.name] = out[col.name].astype(str)
+        elif col.kind in ("text", "codes"):
+            out[col.name] = out[col.name].astype(object).where(out[col.name].notna(), None)
     return out
 
 

@@ -17,7 +17,7 @@ from IPython.display import Markdown, display
 
 from pipeline.data.catalog import Catalog
 from pipeline.publish import fmt, plotting, report
-from pipeline.publish.pages import git_commit
+from pipeline.publish.pages import code_version
 
 catalog = Catalog()
 metrics = catalog.load_metrics()
@@ -50,4 +50,4 @@ for number, (key, caption) in enumerate(report.captions(metrics).items(), start=
 fmt.text(report.HOW_TO_READ.format(min_cell=min_cell))
 
 # %%
-fmt.text(report.sources(info, catalog.load_reference(), git_commit(catalog.root)))
+fmt.text(report.sources(info, catalog.load_reference(), code_version(catalog.root)))

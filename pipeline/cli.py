@@ -11,7 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
-from pipeline.errors import InputError, StageError
+from pipeline.errors import InputError, Interrupted, StageError
 
 
 def _positive(text: str) -> int:
@@ -120,6 +120,14 @@ def main(argv: list[str] | None = None) -> int:
     except StageError as exc:
         print(exc, file=sys.stderr)
         return 1
+    except OSError as exc:
+        # A file the user can fix (permissions, a full disk): one line, no traceback.
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"{where}{exc.strerror or exc}; check the path and its permissions", file=sys.stderr)
+        return 1
+    except Interrupted as exc:
+        print(f"interrupted ({exc}); the stage's outputs were removed", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -128,8 +136,9 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     # Each command imports what it needs, so `--help` and `run` do not load pandas and friends.
     if args.command == "run":
-        from pipeline.runner import run_stage
+        from pipeline.runner import install_signal_handlers, run_stage
 
+        install_signal_handlers()
         run_stage(args.stage, timeout=args.timeout)
         return 0
     if args.command == "validate":

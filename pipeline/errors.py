@@ -22,3 +22,8 @@ class ParamError(InputError):
 class StageError(Exception):
     """A stage's notebook failed for a reason other than bad input: a bug, reported with the
     notebook's own traceback."""
+
+
+class Interrupted(BaseException):
+    """A stage was stopped: SIGTERM, SIGHUP or SIGINT, or its parent (``dvc repro``) died. A
+    BaseException like KeyboardInterrupt, so no ``except Exception`` swallows it."""

@@ -1,9 +1,11 @@
-"""Progress of long steps in `dvc repro`, kept out of the published pages.
+"""Progress of long steps in `dvc repro`, kept out of the executed notebooks and the pages.
 
 Inside a stage's kernel the runner first runs ``enable()``: the pipeline's log messages then go
-to the notebook's stderr stream, which papermill prints as the stage runs, each line starting
-with ``progress: ``. When the pages are exported those lines (and the setup cell) are removed,
-so anything else on stderr, such as a warning, still reaches the safety check.
+to the kernel process's own standard error, which it shares with the runner and ``dvc repro``,
+each line starting with ``progress: ``. They never enter the notebook, so the executed notebook
+and the pages hold only the analysis, and anything else on the notebook's stderr (a warning)
+still reaches the report stage's safety check. Run interactively (JupyterLab), the notebook
+shows nothing of this: ``enable`` is only called by the runner's setup cell.
 
 nbformat is imported inside ``setup_cell``: the kernel's ``enable`` does not need it.
 """
@@ -11,6 +13,7 @@ nbformat is imported inside ``setup_cell``: the kernel's ``enable`` does not nee
 from __future__ import annotations
 
 import copy
+import io
 import logging
 import sys
 from typing import Any
@@ -21,16 +24,27 @@ SETUP_SOURCE = "from pipeline.progress import enable\n\nenable()"
 
 
 def enable() -> None:
-    """Send the pipeline's INFO messages to stderr with the progress prefix."""
+    """Send the pipeline's INFO messages to the process's standard error (the terminal of
+    ``dvc repro``), with the progress prefix."""
     logger = logging.getLogger("pipeline")
     if any(getattr(h, "_progress", False) for h in logger.handlers):
         return
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(_terminal())
     handler.setFormatter(logging.Formatter(f"{PREFIX}%(message)s"))
     handler._progress = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False
+
+
+def _terminal() -> Any:
+    """The kernel process's own standard error. ipykernel redirects file descriptor 2 into the
+    notebook and keeps a copy of the original: write to that copy, or the progress would land in
+    the executed notebook."""
+    original = getattr(sys.stderr, "_original_stdstream_copy", None)
+    if original is not None:
+        return io.TextIOWrapper(io.FileIO(original, "w", closefd=False), line_buffering=True)
+    return sys.__stderr__
 
 
 def setup_cell() -> Any:
@@ -40,7 +54,8 @@ def setup_cell() -> Any:
 
 
 def strip(nb: Any) -> Any:
-    """A copy of ``nb`` without the setup cell and without progress lines in stderr outputs."""
+    """A copy of ``nb`` without the setup cell and without any progress line in its stderr
+    outputs (from notebooks executed before progress went to the terminal)."""
     nb = copy.deepcopy(nb)
     nb.cells = [c for c in nb.cells if SETUP_TAG not in c.get("metadata", {}).get("tags", [])]
     for cell in nb.cells:

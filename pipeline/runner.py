@@ -16,22 +16,27 @@ and parameter checks stay quick.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import logging
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import InputError, StageError
+from pipeline.errors import InputError, Interrupted, StageError
 from pipeline.params import check, load_params
 from pipeline.progress import setup_cell
 from pipeline.stages import (
     AFTER_NOTEBOOK,
+    EXECUTED_DIR,
     StageSpec,
     code_deps,
     is_code,
@@ -43,6 +48,10 @@ log = logging.getLogger(__name__)
 
 KERNEL_NAME = "laegedaekning"
 DEFAULT_TIMEOUT = 1800  # seconds per cell; register-sized inputs take minutes, not hours
+RESULTS_SHOWN = 6  # metrics printed when a stage ends
+# One BLAS thread in the kernel: the same floating-point sums on every machine and run (and
+# faster for the small matrices here).
+SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 # Exceptions raised inside a notebook that mean "fix your input", not "bug".
 INPUT_ERRORS = {"InputError", "ParamError"}
 
@@ -76,11 +85,13 @@ def run_stage(name: str, root: Path | str = ".", timeout: int | None = None) -> 
     if name not in stages:
         raise InputError(f"dvc.yaml: no stage called {name!r}; stages: {', '.join(stages)}")
     spec = stages[name]
+    clean_leftovers(root)
     check_code_deps(spec, root)
     # Every rule of every section before any kernel starts; the rules that need the data's
     # years once ingest has described the data.
     check(params, years=None if name == "ingest" else _data_years(root))
     parameters = notebook_parameters(spec, params)
+    started = time.perf_counter()
     try:
         if spec.notebook is not None:
             _execute(spec, root, parameters, timeout or DEFAULT_TIMEOUT)
@@ -90,6 +101,21 @@ def run_stage(name: str, root: Path | str = ".", timeout: int | None = None) -> 
     except BaseException:
         _remove_outputs(spec, root)
         raise
+    log.info("%s: done in %.1f s%s", name, time.perf_counter() - started, _results(root, name))
+
+
+def _results(root: Path, stage: str) -> str:
+    """A few of the stage's headline metrics for the log of ``dvc repro``."""
+    path = root / "reports" / "metrics" / f"{stage}.json"
+    if not path.exists():
+        return ""
+    metrics = json.loads(path.read_text(encoding="utf-8"))
+    shown = [
+        f"{key} = {value:.4g}" if isinstance(value, float) else f"{key} = {value}"
+        for key, value in metrics.items()
+        if isinstance(value, int | float | str) and not key.endswith(("_low", "_high"))
+    ]
+    return "; " + ", ".join(shown[:RESULTS_SHOWN]) if shown else ""
 
 
 def _data_years(root: Path) -> list[int] | None:
@@ -143,21 +169,38 @@ def execute_notebook(
     notebook: Any, target: Path, parameters: dict[str, Any], root: Path, timeout: int
 ) -> None:
     """Execute ``notebook`` with papermill under the project kernel and write it to ``target``
-    (only when it succeeds; a failed run is attached to the exception as ``partial``)."""
+    (only when it succeeds; a failed run is attached to the exception as ``partial``).
+
+    The executed notebook is made reproducible (cell ids by position, no timestamps), so the same
+    data and parameters give the same bytes and ``dvc.lock`` does not change between runs.
+    """
+    import nbformat
     import papermill
     from jupyter_client.manager import AsyncKernelManager
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    sockets = tempfile.mkdtemp(prefix="laegedaekning-kernel-")
+    # papermill's own INFO lines (paths, kernel name) add nothing to the runner's.
+    logging.getLogger("papermill").setLevel(logging.WARNING)
+    for key, value in SINGLE_THREADED.items():
+        os.environ.setdefault(key, value)  # the kernel inherits the runner's environment
+    # The connection file (with its key) and the sockets live in one private directory, named
+    # after this process so that a run killed outright is cleaned up by the next one.
+    private = tempfile.mkdtemp(prefix=f"{PRIVATE_PREFIX}{os.getpid()}-")
 
     class PrivateKernelManager(AsyncKernelManager):
         """Kernel channels over unix sockets in a private directory, not over localhost TCP:
-        the kernel handles personal data."""
+        the kernel handles personal data. Its process is registered so that a signal to the
+        runner ends it at once."""
 
         def __init__(self, **kwargs: Any):
             super().__init__(**kwargs)
             self.transport = "ipc"
-            self.ip = os.path.join(sockets, "kernel")
+            self.ip = os.path.join(private, "kernel")
+            self.connection_file = os.path.join(private, "kernel.json")
+
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+            _KERNELS.add(int(self.provisioner.pid))  # type: ignore[union-attr]
 
     fd, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".ipynb")
     os.close(fd)
@@ -169,18 +212,50 @@ def execute_notebook(
             kernel_name=KERNEL_NAME,
             language="python",
             cwd=str(root),
-            log_output=True,
+            log_output=False,  # per-cell noise; progress reaches the terminal by itself
             progress_bar=False,
             execution_timeout=timeout,
             kernel_manager_class=PrivateKernelManager,
         )
-        os.replace(partial, target)
+        executed = nbformat.read(partial, as_version=4)
+        _write_reproducible(executed, target)
     except papermill.PapermillExecutionError as exc:
-        exc.partial = Path(partial).read_bytes()
+        executed = nbformat.read(partial, as_version=4)
+        exc.partial = nbformat.writes(reproducible(executed)).encode("utf-8")
         raise
     finally:
         Path(partial).unlink(missing_ok=True)
-        shutil.rmtree(sockets, ignore_errors=True)
+        shutil.rmtree(private, ignore_errors=True)
+        _KERNELS.clear()
+
+
+def reproducible(nb: Any) -> Any:
+    """``nb`` without what changes from run to run: timings (papermill's and nbclient's), the
+    papermill paths, and random cell ids (replaced by the cell's position)."""
+    volatile = ("start_time", "end_time", "duration", "input_path", "output_path")
+    papermill_meta = nb.metadata.get("papermill", {})
+    for key in volatile:
+        papermill_meta.pop(key, None)
+    for number, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{number}"
+        cell.metadata.pop("execution", None)
+        for key in volatile:
+            cell.metadata.get("papermill", {}).pop(key, None)
+    return nb
+
+
+def _write_reproducible(nb: Any, target: Path) -> None:
+    import nbformat
+
+    text = nbformat.writes(reproducible(nb))
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        Path(tmp).write_text(text, encoding="utf-8")
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _check_parameters_cell(notebook: Any, spec: StageSpec, parameters: dict[str, Any]) -> None:
@@ -199,9 +274,84 @@ def _check_parameters_cell(notebook: Any, spec: StageSpec, parameters: dict[str,
 
 
 def _remove_outputs(spec: StageSpec, root: Path) -> None:
+    """Remove what a failed stage may have half-written. Persistent outputs (the published
+    pages and ``reports/metrics.json``) are replaced atomically by their stage, so the previous
+    ones stay."""
     for out in spec.outs:
+        if out in spec.persist:
+            continue
         path = root / out
         if path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Signals and leftovers: a stage killed with dvc repro leaves no kernel running and nothing
+# personal behind.
+# --------------------------------------------------------------------------------------------
+PRIVATE_PREFIX = "laegedaekning-kernel-"
+_KERNELS: set[int] = set()  # kernel processes of the stage running in this process
+
+
+def _on_signal(signum: int, _frame: Any) -> None:
+    _kill_kernels()
+    raise Interrupted(signal.Signals(signum).name)
+
+
+def _kill_kernels() -> None:
+    for pid in list(_KERNELS):
+        # The kernel leads its own session (jupyter_client starts it so); end its whole group.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+        _KERNELS.discard(pid)
+
+
+def _watch_parent() -> None:
+    """End this stage if its parent dies: killing ``dvc repro`` must not leave the stage running
+    and writing into the next run's outputs."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                _kill_kernels()
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def install_signal_handlers() -> None:
+    """Turn termination signals into an exception (so outputs are cleaned up and the kernel is
+    ended) and watch the parent process."""
+    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(signum, _on_signal)
+    _watch_parent()
+
+
+def clean_leftovers(root: Path) -> None:
+    """What a run killed outright (SIGKILL) left: kernel directories (connection file with its
+    key) of dead runners, DuckDB spill directories of dead kernels, partial executed notebooks
+    and publishing staging directories."""
+    for folder in Path(tempfile.gettempdir()).glob("laegedaekning-*-*"):
+        pid = folder.name.split("-")[2]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+    executed = root / EXECUTED_DIR
+    for partial in executed.glob(".*.ipynb") if executed.is_dir() else []:
+        partial.unlink(missing_ok=True)
+    for staging in (root / "reports").glob(".site-*") if (root / "reports").is_dir() else []:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -39,6 +39,9 @@ class StageSpec:
     params: tuple[str, ...]
     outs: tuple[Path, ...]
     deps: tuple[str, ...] = ()
+    # Outputs DVC keeps while the stage runs (``persist: true``): the stage replaces them
+    # atomically itself, and a failed run leaves the previous ones.
+    persist: tuple[Path, ...] = ()
 
     @property
     def executed_notebook(self) -> Path | None:
@@ -59,10 +62,12 @@ def load_stages(
         notebooks = [Path(d) for d in deps if d.startswith("notebooks/") and d.endswith(".py")]
         if len(notebooks) > 1:
             raise ParamError(f"dvc.yaml: stages.{name}: more than one notebook in deps")
-        outs = [
+        entries = [o for kind in ("outs", "metrics", "plots") for o in stage.get(kind, [])]
+        outs = [Path(_resolve(_entry_path(o), params)) for o in entries]
+        persist = [
             Path(_resolve(_entry_path(o), params))
-            for kind in ("outs", "metrics", "plots")
-            for o in stage.get(kind, [])
+            for o in entries
+            if isinstance(o, dict) and (next(iter(o.values())) or {}).get("persist")
         ]
         stage_params = []
         for entry in stage.get("params", []):
@@ -75,6 +80,7 @@ def load_stages(
             tuple(stage_params),
             tuple(outs),
             tuple(deps),
+            tuple(persist),
         )
     return stages
 

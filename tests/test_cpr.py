@@ -19,7 +19,7 @@ from pipeline.data.cpr import (
     normalise_cpr,
     page_has_cpr,
 )
-from pipeline.data.ingest import _read_csv
+from pipeline.data.read import read_csv
 
 CPR_FORMS = [
     "010190-1234",
@@ -201,7 +201,7 @@ def test_no_false_alarm_on_the_demo_data():
     for path in DEMO.iterdir():
         assert not looks_like_cpr(path.name)
     for path in files:
-        df, _, _ = _read_csv(path)
+        df, _, _ = read_csv(path)
         for column in df.columns:
             assert not looks_like_cpr(column), (path.name, column)
             flagged = cpr_mask(df[column])

@@ -69,8 +69,8 @@ def test_outputs_exist_and_agree_with_the_input(project, small_dataset):
 
 def test_pages_are_self_contained_and_carry_the_demo_banner(project):
     pages = [
-        project / "reports" / "index.html",
-        *sorted((project / "reports" / "analyse").glob("*.html")),
+        project / "reports" / "site" / "index.html",
+        *sorted((project / "reports" / "site" / "analyse").glob("*.html")),
     ]
     assert len(pages) >= 2
     for page in pages:
@@ -79,7 +79,7 @@ def test_pages_are_self_contained_and_carry_the_demo_banner(project):
         assert "<script src=" not in html, page  # no require.js, MathJax or anything from a CDN
         assert 'lang="da"' in html
         assert page.stat().st_size < 5_000_000
-    index = (project / "reports" / "index.html").read_text(encoding="utf-8")
+    index = (project / "reports" / "site" / "index.html").read_text(encoding="utf-8")
     assert 'href="analyse/ingest.html"' in index
     assert "data/raw/small" in index  # which data the reports were made from
 
@@ -260,7 +260,7 @@ def test_pages_in_a_real_browser(project):
 
     shots = ROOT / "reports" / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
-    reports = project / "reports"
+    reports = project / "reports" / "site"
     pages = [
         reports / "index.html",
         reports / "ledelse.html",

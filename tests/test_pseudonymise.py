@@ -21,7 +21,7 @@ from test_cpr import CPR_FORMS, NOT_CPR, random_strings
 from pipeline import cli
 from pipeline.data import pseudonymise
 from pipeline.data.cpr import cpr_mask, looks_like_cpr, normalise_cpr
-from pipeline.data.ingest import _read_csv, validate_dir
+from pipeline.data.ingest import validate_dir
 from pipeline.data.pseudonymise import (
     ID_PROBLEMS,
     new_key,
@@ -29,6 +29,7 @@ from pipeline.data.pseudonymise import (
     pseudonymise_dir,
     read_key,
 )
+from pipeline.data.read import read_csv
 from pipeline.data.synth import write_synthetic
 from pipeline.errors import InputError
 
@@ -108,7 +109,7 @@ def cells(path: Path) -> pd.DataFrame:
     """A file's cells as ingest reads them (CSV) or as stored (parquet)."""
     if path.suffix == ".parquet":
         return pq.read_table(path).to_pandas()
-    return _read_csv(path)[0]
+    return read_csv(path)[0]
 
 
 def assert_no_cpr(directory: Path) -> None:
@@ -345,7 +346,7 @@ def test_key_beside_the_data_is_refused(small_extract, extract, tmp_path):
 # --------------------------------------------------------------------------------------------
 def set_cell(directory: Path, file: str, row: int, column: str, value: str) -> None:
     df = cells(directory / file)
-    df.loc[row - 2, column] = value
+    df.loc[row, column] = value  # the index is the row number in the file
     df.to_csv(directory / file, index=False, lineterminator="\n")
 
 

@@ -21,17 +21,18 @@ def test_danish_formatting():
     assert fmt.number(12345.4) == "12.345"
     assert fmt.number(-84.2) == "−84"
     assert fmt.number(2.25, 1) == "2,2" or fmt.number(2.25, 1) == "2,3"
-    assert fmt.percent(0.025) == "2,5 %"
+    assert fmt.percent(0.025) == "2,5\u00a0%"  # the sign never wraps onto its own line
     assert fmt.percent(float("nan")) == "–"
     assert fmt.date("2026-03-31") == "31. marts 2026"
     assert fmt.interval(1200.2, 1499.7) == "1.200 til 1.500"
-    assert fmt.interval(0.021, 0.034, fmt.percent) == "2,1 % til 3,4 %"
+    assert fmt.interval(0.021, 0.034, fmt.percent) == "2,1\u00a0% til 3,4\u00a0%"
     assert fmt.interval(float("nan"), 3.0) == fmt.interval(None, 3.0) == "–"
     styled = fmt.table(
         pd.DataFrame({"År": [2019], "Patienter": [164486], "Andel": [0.25]}),
         percent_columns=["Andel"],
-    ).to_html()
-    assert ">2019<" in styled and ">164.486<" in styled and ">25,0 %<" in styled
+    )._repr_html_()
+    assert ">2019<" in styled and ">164.486<" in styled and ">25,0\u00a0%<" in styled
+    assert '<td class="num">164.486</td>' in styled  # numbers right-aligned (the page's CSS)
 
 
 # --- crafted pages -------------------------------------------------------------------------------
@@ -49,7 +50,7 @@ def html_output(html: str):
 
 def counts_table(value: int) -> str:
     df = pd.DataFrame({"Region": ["Nordjylland"], "Startet i I-stilling": [value]})
-    return fmt.table(df, counts=["Startet i I-stilling"]).to_html()
+    return fmt.table(df, counts=["Startet i I-stilling"])._repr_html_()
 
 
 def test_a_clean_page_passes():
@@ -84,7 +85,11 @@ def test_a_clean_page_passes():
 def test_each_disclosure_rule_stops_publishing(output, expected):
     problems = check_page(page(output), page="p.html", person_ids={"T0000042"}, min_cell=5)
     assert any(expected in line for line in problems), problems
-    assert check_page(page(output), page="p.html", person_ids={"T0000042"}, disclosure=False) == []
+    waived = check_page(page(output), page="p.html", person_ids={"T0000042"}, disclosure=False)
+    if "shows a count" in expected:  # an analyst may waive the small-count rule only
+        assert waived == []
+    else:  # CPR numbers, person ids and person-level tables: never
+        assert any(expected in line for line in waived), waived
 
 
 @pytest.mark.parametrize(
@@ -118,7 +123,7 @@ def test_errors_and_warnings_stop_publishing_even_for_analysts(output, expected)
 
 def test_small_counts_already_suppressed_pass():
     df = pd.DataFrame({"Region": ["Nordjylland"], "Startet i I-stilling": ["<5"]})
-    html = page(html_output(fmt.table(df, counts=["Startet i I-stilling"]).to_html()))
+    html = page(html_output(fmt.table(df, counts=["Startet i I-stilling"])._repr_html_()))
     assert check_page(html, page="p.html") == []
 
 
@@ -149,15 +154,16 @@ def test_publish_writes_every_page(project_with_outputs):
     root = project_with_outputs
     publish(root, load_params(root))
     reports = root / "reports"
-    assert sorted(p.name for p in (reports / "analyse").iterdir()) == [
+    site = reports / "site"
+    assert sorted(p.name for p in (site / "analyse").iterdir()) == [
         "growth.html",
         "ingest.html",
         "retention.html",
         "supply.html",
     ]
-    index = (reports / "index.html").read_text(encoding="utf-8")
+    index = (site / "index.html").read_text(encoding="utf-8")
     assert index.index('href="ledelse.html"') < index.index('href="analyse/ingest.html"')
-    ledelse = (reports / "ledelse.html").read_text(encoding="utf-8")
+    ledelse = (site / "ledelse.html").read_text(encoding="utf-8")
     assert 'class="highlight' not in ledelse and "x = 1" not in ledelse  # no code shown
     assert json.loads((reports / "metrics.json").read_text()) == {"ingest": {"rows": 1}}
 
@@ -188,10 +194,54 @@ def test_analyst_can_waive_disclosure_on_researcher_pages_only(project_with_outp
     nbformat.write(nb, root / "reports" / "executed" / "03_retention.ipynb")
     params = load_params(root)
     params["report"]["publish_safe"] = False
-    publish(root, params)  # researcher page with a small count: allowed when waived
+    publish(root, params)  # researcher page with a small count: allowed when waived ...
+    unpublished = root / "reports" / "unpublished" / "analyse" / "retention.html"
+    assert "Må ikke offentliggøres" in unpublished.read_text(encoding="utf-8")
+    site = root / "reports" / "site"
+    assert not (site / "analyse").exists()  # ... but only outside the published site,
+    assert "retention.html" not in (site / "index.html").read_text(encoding="utf-8")  # unlinked
     nbformat.write(nb, root / "reports" / "executed" / "09_ledelse.ipynb")
     with pytest.raises(PublishError, match=r"ledelse\.html"):
         publish(root, params)  # never on the leadership page
+
+
+def test_waiving_disclosure_never_waives_cpr_person_ids_or_errors(project_with_outputs):
+    root = project_with_outputs
+    person = pd.read_parquet(root / "data" / "processed" / "trainees.parquet")["person_id"].iloc[0]
+    params = load_params(root)
+    params["report"]["publish_safe"] = False
+    for text in (f"{person}\n", "nummer 010190-1234\n", "ValueError: broken\n"):
+        nb = nbformat.read(root / "reports" / "executed" / "03_retention.ipynb", as_version=4)
+        nb.cells.append(
+            nbformat.v4.new_code_cell(
+                "p", outputs=[nbformat.v4.new_output("stream", name="stdout", text=text)]
+            )
+        )
+        nbformat.write(nb, root / "reports" / "executed" / "03_retention.ipynb")
+        with pytest.raises(PublishError, match=r"analyse/retention\.html"):
+            publish(root, params)
+
+
+def test_a_failed_publish_keeps_the_previous_site_and_metrics(project_with_outputs):
+    root = project_with_outputs
+    publish(root, load_params(root))
+    before = {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted((root / "reports").rglob("*"))
+        if p.is_file() and ("site" in p.parts or p.name == "metrics.json")
+    }
+    nb = nbformat.read(root / "reports" / "executed" / "09_ledelse.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("p", outputs=[html_output(counts_table(2))]))
+    nbformat.write(nb, root / "reports" / "executed" / "09_ledelse.ipynb")
+    with pytest.raises(PublishError):
+        publish(root, load_params(root))
+    after = {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted((root / "reports").rglob("*"))
+        if p.is_file() and ("site" in p.parts or p.name == "metrics.json")
+    }
+    assert after == before
+    assert not list((root / "reports").glob(".site-*"))  # no staging left behind
 
 
 def test_progress_lines_are_removed_but_real_warnings_still_stop_publishing():

@@ -170,5 +170,11 @@ def test_ingest_stage_writes_its_outputs(tmp_path, small_dataset):
         "trainees.parquet",
         "training_posts.parquet",
     ]
-    assert "Executing Cell" in result.stderr  # papermill's log output, not a progress bar
-    assert "%|" not in result.stderr
+    # A readable log: the stage, its progress and its results; no per-cell lines, no progress
+    # bar, no object reprs, no ERROR.
+    log = result.stderr
+    assert "ingest: running notebooks/01_ingest.py" in log
+    assert "progress: ingest: trainees.csv:" in log
+    assert "ingest: done in" in log and "first_year = 2010" in log
+    assert "Executing Cell" not in log and "Ending Cell" not in log and "%|" not in log
+    assert " object at 0x" not in log and "ERROR" not in log

@@ -43,7 +43,7 @@ def test_missing_file(dataset_copy):
     (dataset_copy / "physicians.csv").unlink()
     lines = problems(dataset_copy)
     assert lines == [
-        f"physicians.csv: file not found in {dataset_copy} "
+        f"physicians.csv: file not found in {dataset_copy.name}/ "
         "(expected physicians.csv or physicians.xlsx)"
     ]
 
@@ -165,21 +165,36 @@ def test_cpr_like_person_id_is_rejected_without_echoing_it(dataset_copy, cpr):
     assert not any(cpr in line for line in lines), "a CPR-like value must never be printed"
 
 
-def test_cpr_column_outside_the_contract_is_dropped(dataset_copy):
+def test_cpr_column_outside_the_contract_is_refused_without_echoing_it(dataset_copy):
+    """A CPR column never passes ingest, even one the contract would drop; the value is not
+    shown and the rest is summarised."""
     rows = read_rows(dataset_copy / "trainees.csv")
     rows[0].append("cpr")
     for row in rows[1:]:
         row.append("0101901234")
     write_rows(dataset_copy / "trainees.csv", rows)
+    lines = problems(dataset_copy)
+    assert lines[0].startswith("trainees.csv:2: cpr: looks like a CPR number")
+    assert "more rows that look like CPR numbers" in lines[-1]
+    assert not any("0101901234" in line for line in lines)
+
+
+def test_a_column_outside_the_contract_is_dropped(dataset_copy):
+    rows = read_rows(dataset_copy / "trainees.csv")
+    rows[0].append("note")
+    for row in rows[1:]:
+        row.append("anything")
+    write_rows(dataset_copy / "trainees.csv", rows)
     dataset = read_dataset(dataset_copy)
-    assert "cpr" not in dataset.tables["trainees"]
-    assert dataset.sources["trainees"].ignored_columns == ["cpr"]
+    assert "note" not in dataset.tables["trainees"]
+    assert dataset.sources["trainees"].ignored_columns == ["note"]
 
 
 def test_both_csv_and_xlsx(dataset_copy):
     pd.read_csv(dataset_copy / "patients.csv").to_excel(dataset_copy / "patients.xlsx", index=False)
     assert problems(dataset_copy) == [
-        f"patients.csv: both patients.csv and patients.xlsx are in {dataset_copy}; keep only one"
+        f"patients.csv: both patients.csv and patients.xlsx are in {dataset_copy.name}/; "
+        "keep only one"
     ]
 
 
@@ -293,8 +308,8 @@ def test_validate_command_on_bad_data(dataset_copy):
     lines = result.stderr.strip().splitlines()
     assert lines == [
         'patients.csv:3: patients: "-1" is below 0; counts must be >= 0',
-        "trainees.csv:4: person_id: looks like a CPR number (ten digits); replace person_id "
-        "with a pseudonym before ingest (the value is not shown)",
+        "trainees.csv:4: person_id: looks like a CPR number; replace it with a pseudonym "
+        "before ingest (python -m pipeline pseudonymise), the value is not shown",
     ]
 
 

@@ -17,23 +17,25 @@ DuckDB is imported inside ``aggregate``: only extracts with contacts need it.
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from pipeline.data import contract
+from pipeline.data import contract, cpr
 from pipeline.data.contract import (
-    CPR_LIKE,
-    CPR_PATTERN,
     MAX_LINES_PER_CHECK,
     UNKNOWN_CODE,
     code_lookup,
     normalise_name,
     rename_hint,
 )
+from pipeline.data.cpr import cpr_sql_predicate, looks_like_cpr
 from pipeline.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -86,21 +88,54 @@ def aggregate(
 ) -> ContactCounts:
     """Validate the contacts and count distinct persons per year, region and age group.
 
+    DuckDB spills to a private temporary directory (mode 0700, outside the project) that is
+    removed on success, failure and interrupt: what it spills is person ids.
+
     Raises
     ------
     InputError
         One line per problem, ``file:row: column: what is wrong`` (rows count from 1 in each
         parquet file), as many examples per kind of problem as for the CSV files plus a line
-        counting the rest.
+        counting the rest; DuckDB's own errors as one line, running out of memory as such.
     """
     import duckdb
 
-    pattern = str(path / "*.parquet") if path.is_dir() else str(path)
     shown = f"{NAME}/" if path.is_dir() else path.name
-    con = duckdb.connect()
-    con.execute(f"SET memory_limit = {_quote(memory_limit)}")
-    if threads:
-        con.execute(f"SET threads = {int(threads)}")
+    spill = tempfile.mkdtemp(prefix="laegedaekning-duckdb-")  # mode 0700
+    con = duckdb.connect(config={"temp_directory": spill})
+    try:
+        con.execute(f"SET memory_limit = {_quote(memory_limit)}")
+        if threads:
+            con.execute(f"SET threads = {int(threads)}")
+        return _aggregate(con, path, shown, rename, extract_date)
+    except duckdb.OutOfMemoryException:
+        raise InputError(
+            f"{shown}: DuckDB ran out of memory counting the contacts "
+            f"(params.yaml: data.duckdb_memory_limit = {memory_limit}); raise the limit, or free "
+            "disk space in the temporary directory it spills to"
+        ) from None
+    except duckdb.Error as exc:
+        raise InputError(f"{shown}: cannot be counted with DuckDB ({_first_line(exc)})") from None
+    finally:
+        con.close()
+        shutil.rmtree(spill, ignore_errors=True)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _aggregate(
+    con: Any,
+    path: Path,
+    shown: str,
+    rename: dict[str, str] | None,
+    extract_date: pd.Timestamp | None,
+) -> ContactCounts:
+    import duckdb
+
+    pattern = str(path / "*.parquet") if path.is_dir() else str(path)
     source = (
         f"read_parquet({_quote(pattern)}, filename = true, file_row_number = true, "
         "union_by_name = true)"
@@ -108,7 +143,7 @@ def aggregate(
     try:
         described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
     except duckdb.Error as exc:
-        raise InputError(f"{shown}: cannot be read as parquet ({exc})") from None
+        raise InputError(f"{shown}: cannot be read as parquet ({_first_line(exc)})") from None
     types = {name: kind for name, kind, *_ in described}
     mapping = {normalise_name(k): normalise_name(v) for k, v in (rename or {}).items()}
     columns: dict[str, str] = {}
@@ -156,11 +191,7 @@ def aggregate(
     limit = pd.Timestamp(extract_date).date().isoformat() if extract_date is not None else None
     checks = {
         "person_id": ("person_id IS NULL OR person_id = ''", "is empty; a value is required"),
-        "cpr": (
-            "length(person_id) IN (10, 11) AND "
-            f"regexp_full_match(person_id, {_quote(CPR_PATTERN)})",
-            CPR_LIKE,
-        ),
+        "cpr": (cpr_sql_predicate("person_id"), cpr.MESSAGE),
         "contact_date": (
             "contact_date IS NULL",
             "is not a real date; write YYYY-MM-DD or DD-MM-YYYY, or store a parquet date",
@@ -204,7 +235,13 @@ def aggregate(
         ).fetchall()
         for filename, row, text in rows:
             where = Path(filename).name if not path.is_dir() else f"{NAME}/{Path(filename).name}"
-            quoted = f'"{text}" ' if text is not None and key not in ("person_id", "cpr") else ""
+            quoted = (
+                f'"{text}" '
+                if text is not None
+                and key not in ("person_id", "cpr")
+                and not looks_like_cpr(str(text))
+                else ""
+            )
             problems.append(f"{where}:{row}: {column}: {quoted}{message}")
         if count > MAX_LINES_PER_CHECK:
             problems.append(
@@ -233,7 +270,6 @@ def aggregate(
         .reset_index(drop=True)
     )
     persons = counted.loc[national, ["year", "persons"]].reset_index(drop=True)
-    con.close()
     return ContactCounts(patients, persons, total, shown)
 
 

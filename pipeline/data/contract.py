@@ -334,11 +334,6 @@ BY_NAME = {spec.name: spec for spec in FILES}
 # --------------------------------------------------------------------------------------------
 MAX_LINES_PER_CHECK = 50  # per file and kind of problem; a summary line counts the rest
 UNKNOWN_CODE = "is not a known code; use one of: "
-CPR_PATTERN = r"\d{6}-?\d{4}"
-CPR_LIKE = (
-    "looks like a CPR number (ten digits); replace person_id with a pseudonym before ingest "
-    "(the value is not shown)"
-)
 
 
 def normalise_name(name: Any) -> str:

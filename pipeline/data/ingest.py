@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -29,11 +28,9 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from pipeline.data import contacts, contract
+from pipeline.data import contacts, contract, cpr, read
 from pipeline.data.catalog import DATASET_INFO
 from pipeline.data.contract import (
-    CPR_LIKE,
-    CPR_PATTERN,
     MAX_LINES_PER_CHECK,
     UNKNOWN_CODE,
     Column,
@@ -42,15 +39,14 @@ from pipeline.data.contract import (
     normalise_name,
     rename_hint,
 )
+from pipeline.data.cpr import cpr_mask, looks_like_cpr
 from pipeline.errors import InputError
 
 log = logging.getLogger(__name__)
 
 SYNTHETIC_MARKER = "synthetic.json"
 # Cells are read as Arrow-backed text: vectorised string checks and a quarter of the memory.
-TEXT = "string[pyarrow]"
-BIG_FILE_BYTES = 50 * 2**20  # CSV files above this are read in chunks, logging progress
-CHUNK_ROWS = 500_000
+MAX_DIGITS = 15  # a count with more digits is a column mix-up, and would overflow 64 bits
 
 _INT = r"[+-]?\d+"
 _FLOAT = r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)"
@@ -73,6 +69,7 @@ class Source:
     separator: str | None
     ignored_columns: list[str] = field(default_factory=list)
     absent_columns: list[str] = field(default_factory=list)  # optional columns not given
+    sheet: str | None = None  # the workbook sheet read, for .xlsx files
 
 
 @dataclass
@@ -97,8 +94,10 @@ class Dataset:
             for name, df in self.tables.items()
             if "year" in df
         }
-        i_start = self.tables["trainees"]["i_start"]
-        years["trainees"] = [int(i_start.dt.year.min()), int(i_start.dt.year.max())]
+        for name, column in (("trainees", "i_start"), ("initiatives", "start")):
+            if name in self.tables:
+                dates = self.tables[name][column]
+                years[name] = [int(dates.dt.year.min()), int(dates.dt.year.max())]
         return {
             "raw_dir": self.raw_dir,
             "synthetic": self.synthetic,
@@ -153,6 +152,7 @@ def read_dataset(
     problems: list[str] = []
     if not raw_dir.is_dir():
         raise InputError(f"{raw_dir}: data directory not found (params.yaml: data.raw_dir)")
+    problems += read.check_directory(raw_dir)
     known = [*contract.BY_NAME, contract.CONTACTS.name]
     for name in sorted(set(rename) - set(known)):
         problems.append(
@@ -166,6 +166,7 @@ def read_dataset(
         contacts_path = None
     tables: dict[str, pd.DataFrame] = {}
     sources: dict[str, Source] = {}
+    rows: dict[str, np.ndarray] = {}  # each table's row numbers in its file
     for spec in contract.FILES:
         given = any((raw_dir / f"{spec.name}.{ext}").exists() for ext in ("csv", "xlsx"))
         if not given and (spec.optional or (spec.name == "patients" and contacts_path)):
@@ -180,6 +181,9 @@ def read_dataset(
         problems.extend(table_problems)
         tables[spec.name] = table
         sources[spec.name] = source
+        rows[spec.name] = raw.index.to_numpy()
+    if not problems:
+        problems += _across_files(tables, sources, rows)
     persons = None
     if contacts_path is not None and not problems:
         extract = tables["trainees"]["extract_date"].max() if "trainees" in tables else None
@@ -219,6 +223,59 @@ def _shown_dir(raw_dir: Path, root: Path | str | None) -> str:
         return raw_dir.resolve().relative_to(Path(root).resolve()).as_posix()
     except ValueError:
         return raw_dir.name
+
+
+def _across_files(
+    tables: dict[str, pd.DataFrame], sources: dict[str, Source], rows: dict[str, np.ndarray]
+) -> list[str]:
+    """Rules that need more than one row or file: no year after the extract date, and one
+    I-post at a time per doctor."""
+    problems = []
+    extract = tables["trainees"]["extract_date"].max()
+    for name, table in tables.items():
+        if "year" not in table:
+            continue
+        late = np.flatnonzero(table["year"].to_numpy() > extract.year)
+        for i in late[:MAX_LINES_PER_CHECK]:
+            problems.append(
+                f"{sources[name].file}:{rows[name][i]}: year: {table['year'].iloc[i]} is after "
+                f"the extract date {extract.date().isoformat()} (trainees.csv: extract_date); "
+                "the data cannot describe the future"
+            )
+        if len(late) > MAX_LINES_PER_CHECK:
+            problems.append(
+                f"{sources[name].file}: year: ... and {len(late) - MAX_LINES_PER_CHECK:,} more "
+                "rows after the extract date"
+            )
+    problems += _overlapping_i_posts(tables["trainees"], sources["trainees"].file, rows["trainees"])
+    return problems
+
+
+def _overlapping_i_posts(trainees: pd.DataFrame, file: str, rows: np.ndarray) -> list[str]:
+    """A doctor holds one I-post at a time: a start before the end of the same person's previous
+    I-post (or while it is still open) is an error naming both rows."""
+    t = pd.DataFrame(
+        {
+            "person": trainees["person_id"].to_numpy(),
+            "start": trainees["i_start"].to_numpy(),
+            "end": trainees["i_end"].fillna(trainees["extract_date"]).to_numpy(),
+            "row": rows,
+        }
+    ).sort_values(["person", "start"], kind="stable")
+    same = t["person"].to_numpy()[1:] == t["person"].to_numpy()[:-1]
+    overlap = same & (t["start"].to_numpy()[1:] <= t["end"].to_numpy()[:-1])
+    problems = []
+    later, earlier = t.iloc[1:][overlap], t.iloc[:-1][overlap]
+    for (_, now), (_, before) in list(zip(later.iterrows(), earlier.iterrows(), strict=True))[
+        :MAX_LINES_PER_CHECK
+    ]:
+        problems.append(
+            f"{file}:{now['row']}: i_start: {pd.Timestamp(now['start']).date().isoformat()} is "
+            f"before the end of the same person's I-post in row {before['row']} "
+            f"({pd.Timestamp(before['end']).date().isoformat()}); a doctor holds one I-post at a "
+            "time, so end the first (i_end) or correct the dates"
+        )
+    return problems
 
 
 def _typed_patients(counts: pd.DataFrame) -> pd.DataFrame:
@@ -319,34 +376,43 @@ def read_raw(
     """Read one contract file as text cells, indexed by the row number in the file.
 
     Column names are normalised (case, spaces) and renamed to the contract's; columns outside the
-    contract are dropped (and listed in the returned ``Source``), so nothing unexpected such as a
-    CPR column passes ingest.
+    contract are dropped (and listed in the returned ``Source``), so nothing unexpected passes
+    ingest. Every cell, kept or dropped, and every column name is scanned for CPR-like values
+    first: a CPR number never passes ingest and is never echoed.
     """
-    csv, xlsx = raw_dir / f"{spec.name}.csv", raw_dir / f"{spec.name}.xlsx"
-    if csv.exists() and xlsx.exists():
+    csv_path, xlsx_path = raw_dir / f"{spec.name}.csv", raw_dir / f"{spec.name}.xlsx"
+    present = [p for p in (csv_path, xlsx_path) if p.exists() or p.is_symlink()]
+    if len(present) == 2:
         raise InputError(
-            f"{spec.name}.csv: both {csv.name} and {xlsx.name} are in {raw_dir}; keep only one"
+            f"{spec.name}.csv: both {csv_path.name} and {xlsx_path.name} are in {raw_dir.name}/; "
+            "keep only one"
         )
-    if xlsx.exists():
-        df, encoding, sep, path = _read_xlsx(xlsx), None, None, xlsx
-    elif csv.exists():
-        (df, encoding, sep), path = _read_csv(csv), csv
+    if not present:
+        raise InputError(
+            f"{csv_path.name}: file not found in {raw_dir.name}/ (expected {csv_path.name} or "
+            f"{xlsx_path.name})"
+        )
+    path = present[0]
+    read.check_file(path, raw_dir)
+    sheet = None
+    if path.suffix == ".xlsx":
+        (df, sheet), encoding, sep = read.read_xlsx(path, spec.name), None, None
     else:
-        raise InputError(
-            f"{csv.name}: file not found in {raw_dir} (expected {csv.name} or {xlsx.name})"
-        )
+        df, encoding, sep = read.read_csv(path)
     if len(df) == 0:
         raise InputError(f"{path.name}: the file is empty; it needs a header row and data rows")
+    problems = _cpr_problems(df, path.name)
+    if problems:
+        raise InputError(problems)
 
     mapping = {normalise_name(k): normalise_name(v) for k, v in (rename or {}).items()}
     names = [mapping.get(n, n) for n in (normalise_name(c) for c in df.columns)]
-    problems = []
     seen: dict[str, int] = {}
     for pos, name in enumerate(names):
         if name in seen:
             problems.append(
                 f"{path.name}:1: {name}: column appears twice (columns {seen[name] + 1} and "
-                f"{pos + 1}, after renaming); keep one"
+                f"{pos + 1}{', after renaming' if mapping else ''}); keep one"
             )
         seen.setdefault(name, pos)
     for col in spec.columns:
@@ -361,92 +427,38 @@ def read_raw(
     absent = [col.name for col in spec.columns if col.name not in df]
     for name in absent:  # optional columns left out: empty, and not checked
         df[name] = ""
-    df.index = pd.RangeIndex(2, len(df) + 2, name="row")
-    for name in df.columns:
-        df[name] = df[name].str.strip()
-    return df, Source(path.name, len(df), encoding, sep, ignored, absent)
+    for col in spec.columns:
+        text = df[col.name].fillna("")
+        if col.kind in ("code", "codes"):
+            # A non-breaking or other Unicode space (copied from a web page) is a space.
+            text = text.str.replace(_SPACES, " ", regex=True)
+        df[col.name] = text.str.strip()
+        if col.kind == "date":
+            df[col.name] = read.excel_serial_dates(df[col.name])
+    source = Source(path.name, len(df), encoding, sep, ignored, absent, sheet)
+    return df, source
 
 
-def _read_csv(path: Path) -> tuple[pd.DataFrame, str, str]:
-    with path.open("rb") as fh:
-        head = fh.read(64 * 1024)
-    if not head.strip():
-        raise InputError(f"{path.name}: the file is empty; it needs a header row and data rows")
-    first_line = head.split(b"\n", 1)[0]
-    sep = ";" if first_line.count(b";") > first_line.count(b",") else ","
-    last_error: Exception | None = None
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            df = _read_csv_text(path, sep, encoding)
-            return df, ("utf-8" if encoding == "utf-8-sig" else encoding), sep
-        except UnicodeDecodeError as exc:
-            last_error = exc
-        except pd.errors.EmptyDataError:
-            raise InputError(
-                f"{path.name}: the file is empty; it needs a header row and data rows"
-            ) from None
-        except pd.errors.ParserError as exc:
-            m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
-            if m:
-                expected, line, saw = m.groups()
-                raise InputError(
-                    f"{path.name}:{line}: -: the row has {saw} fields but the header has "
-                    f"{expected}; check the separator ({sep!r}) and quoting of that row"
-                ) from None
-            raise InputError(f"{path.name}: cannot be read as CSV ({exc})") from None
-    raise InputError(
-        f"{path.name}: text is neither UTF-8 nor Windows-1252 ({last_error}); save it as UTF-8 CSV"
-    )
-
-
-def _read_csv_text(path: Path, sep: str, encoding: str) -> pd.DataFrame:
-    """Every cell as text; a big file is read in chunks so progress can be logged."""
-    options = dict(
-        sep=sep,
-        dtype=TEXT,
-        encoding=encoding,
-        keep_default_na=False,
-        na_filter=False,
-        skip_blank_lines=True,
-    )
-    size = path.stat().st_size
-    if size < BIG_FILE_BYTES:
-        return pd.read_csv(path, **options)
-    parts, rows = [], 0
-    with path.open("rb") as fh:
-        for chunk in pd.read_csv(fh, chunksize=CHUNK_ROWS, **options):
-            parts.append(chunk)
-            rows += len(chunk)
-            log.info(
-                "ingest: %s: %s rows read (%.0f %%)",
-                path.name,
-                f"{rows:,}",
-                min(100, 100 * fh.tell() / size),
+def _cpr_problems(df: pd.DataFrame, file: str) -> list[str]:
+    """Every column name and cell that looks like a CPR number, the value not shown."""
+    problems = []
+    for position, name in enumerate(df.columns, start=1):
+        if looks_like_cpr(str(name)):
+            problems.append(f"{file}:1: column {position}: the column name {cpr.MESSAGE}")
+            continue
+        rows = df.index[cpr_mask(df.iloc[:, position - 1]).to_numpy()]
+        for row in rows[:MAX_LINES_PER_CHECK]:
+            problems.append(f"{file}:{row}: {name}: {cpr.MESSAGE}")
+        if len(rows) > MAX_LINES_PER_CHECK:
+            problems.append(
+                f"{file}:{rows[MAX_LINES_PER_CHECK]}: {name}: ... and "
+                f"{len(rows) - MAX_LINES_PER_CHECK:,} more rows that look like CPR numbers"
             )
-    return pd.concat(parts, ignore_index=True)
+    return problems
 
 
-def _read_xlsx(path: Path) -> pd.DataFrame:
-    try:
-        df = pd.read_excel(path, sheet_name=0, dtype=object, engine="openpyxl")
-    except Exception as exc:  # openpyxl raises many types for damaged files
-        raise InputError(f"{path.name}: cannot be read as an Excel workbook ({exc})") from None
-    return df.map(_excel_cell_text).astype(TEXT)
-
-
-def _excel_cell_text(value: Any) -> str:
-    """The text a CSV export would hold for an Excel cell."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat()
-    if hasattr(value, "isoformat") and hasattr(value, "year"):
-        return value.isoformat()[:10]
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+# Unicode spaces (no-break, thin, ideographic, ...) that RE2's \s does not match.
+_SPACES = "[\\s\u00a0\u1680\u2000-\u200b\u202f\u205f\u3000\ufeff]+"
 
 
 # --------------------------------------------------------------------------------------------
@@ -480,7 +492,8 @@ def _parse_dates(text: pd.Series) -> pd.Series:
 
 def _parse(text: pd.Series, col: Column) -> pd.Series:
     if col.kind in ("year", "int"):
-        return pd.to_numeric(text.where(text.str.fullmatch(_INT)), errors="coerce").astype("Int64")
+        whole = text.str.fullmatch(_INT) & (text.str.lstrip("+-").str.len() <= MAX_DIGITS)
+        return pd.to_numeric(text.where(whole), errors="coerce").astype("Int64")
     if col.kind == "float":
         clean = text.where(text.str.fullmatch(_FLOAT)).str.replace(",", ".", regex=False)
         return pd.to_numeric(clean, errors="coerce").astype("Float64")
@@ -517,8 +530,16 @@ class _Rule:
 
 
 def _quote(raw: pd.DataFrame, row: int, column: str) -> str:
-    value = raw.at[row, column]
-    return f'"{value}"' if len(value) <= 40 else f'"{value[:37]}..."'
+    """A cell as a message shows it: short, invisible characters made visible, and never a
+    value that looks like a CPR number."""
+    value = str(raw.at[row, column])
+    if looks_like_cpr(value):
+        return "(a value that looks like a CPR number, not shown)"
+    shown = "".join(
+        c if c.isprintable() and not (c.isspace() and c != " ") else f"<U+{ord(c):04X}>"
+        for c in value
+    )
+    return f'"{shown}"' if len(shown) <= 40 else f'"{shown[:37]}..."'
 
 
 @cache
@@ -620,7 +641,16 @@ def _format_checks(col: Column, check: Callable) -> list[pa.Check]:
                     f"{_quote(r, i, name)} is not a whole number; write digits only, "
                     f"without thousands separators"
                 ),
-            )
+            ),
+            check(
+                f"{name}.size",
+                name,
+                lambda s: ~s.str.fullmatch(_INT) | (s.str.lstrip("+-").str.len() <= MAX_DIGITS),
+                lambda t, r, i: (
+                    f"{_quote(r, i, name)} has {len(r.at[i, name].lstrip('+-'))} digits, too "
+                    f"many for a count (at most {MAX_DIGITS}); check the column"
+                ),
+            ),
         ]
     if col.kind == "float":
         return [
@@ -698,16 +728,6 @@ def _format_checks(col: Column, check: Callable) -> list[pa.Check]:
                 lambda t, r, i: (
                     f"{_quote(r, i, name)} is not a yes/no value; use true/false, 1/0 or ja/nej"
                 ),
-            )
-        ]
-    if col.kind == "id":
-        return [
-            check(
-                f"{name}.cpr",
-                name,
-                lambda s: ~s.str.fullmatch(CPR_PATTERN),
-                # The value is not echoed: it may be a real CPR number.
-                lambda t, r, i: CPR_LIKE,
             )
         ]
     return []

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from pipeline.data.ingest import Dataset
+from pipeline.data.read import describe
 from pipeline.publish.fmt import number, percent, quantity
 from pipeline.publish.plotting import danish_axis, year_axis
 
@@ -17,15 +18,17 @@ def overview(dataset: Dataset) -> pd.DataFrame:
     info = dataset.info()
     rows = []
     for name, src in dataset.sources.items():
-        first, last = info["years"][name]
+        # The contacts' years are those of the patients counted from them.
+        first, last = info["years"]["patients" if name == "contacts" else name]
+        encoding, separator = describe(src.encoding, src.separator)
         rows.append(
             {
                 "Fil": src.file,
                 "Rækker": src.rows,
                 "Fra år": first,
                 "Til år": last,
-                "Tegnsæt": src.encoding or "Excel",
-                "Separator": {",": "komma", ";": "semikolon", None: "–"}[src.separator],
+                "Tegnsæt": encoding if src.sheet is None else f"Excel (arket {src.sheet})",
+                "Separator": separator,
                 "Kolonner udeladt": ", ".join(src.ignored_columns) or "–",
             }
         )

@@ -81,7 +81,7 @@ from pipeline.data.cpr import (
     numeric_mask_arrow,
     text_mask_arrow,
 )
-from pipeline.data.ingest import _read_csv, _read_xlsx
+from pipeline.data.read import read_csv, read_xlsx
 from pipeline.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -561,9 +561,9 @@ def _table_file(
     file = path.name
     try:
         if path.suffix == ".xlsx":
-            df, sep = _read_xlsx(path), ","
+            (df, _), sep = read_xlsx(path, path.stem), ","
         else:
-            df, _, sep = _read_csv(path)
+            df, _, sep = read_csv(path)
     except InputError as exc:
         for text in exc.problems:
             problems.line(file, text)

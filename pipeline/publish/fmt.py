@@ -1,18 +1,19 @@
 """Danish number formatting for everything leadership reads: ``12.345``, ``2,5 %``.
 
-pandas and IPython are imported inside the functions that need them: the command line formats
-numbers without them.
+A percent sign follows a non-breaking space, so ``2,5 %`` never breaks across lines. IPython is
+imported inside ``text``: only notebooks display.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from html import escape
+from typing import Any
 
-if TYPE_CHECKING:
-    import pandas as pd
-    from pandas.io.formats.style import Styler
+import pandas as pd
 
 MONTHS = (
     "januar",
@@ -44,7 +45,7 @@ def percent(share: Any, decimals: int = 1) -> str:
     """A share as Danish percent: ``0.025`` -> ``"2,5 %"``."""
     if share is None or (isinstance(share, float) and math.isnan(share)):
         return "–"
-    return f"{number(100 * share, decimals)} %"
+    return f"{number(100 * share, decimals)}\u00a0%"
 
 
 def interval(low: Any, high: Any, formatter: Callable[[Any], str] = number) -> str:
@@ -64,8 +65,6 @@ def join(items: list[str]) -> str:
 
 def date(value: Any) -> str:
     """``2026-03-31`` -> ``"31. marts 2026"``."""
-    import pandas as pd
-
     ts = pd.Timestamp(value)
     return f"{ts.day}. {MONTHS[ts.month - 1]} {ts.year}"
 
@@ -82,36 +81,80 @@ def text(markdown: str):
     return Markdown(markdown)
 
 
+# A cell that reads as a number (or an interval of numbers): right-aligned, tabular figures.
+_NUMERIC = re.compile(
+    r"^[−\-+]?[\d.]+(,\d+)?(\u00a0%| %)?( \([^)]*\))?"
+    r"( til [−\-+]?[\d.]+(,\d+)?(\u00a0%| %)?)?$|^–$|^<\d+$|^\.\.$|^<0,001$"
+)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table for a page: plain HTML (no inline styles; the page's CSS aligns it) in a
+    scrolling wrapper, numbers right-aligned under right-aligned headings. The same data give
+    the same bytes (no random ids), and its text form is the table itself, not an object repr.
+    """
+
+    frame: pd.DataFrame
+    numeric: tuple[bool, ...]
+    counts: frozenset[str]
+
+    def _repr_html_(self) -> str:
+        head = "".join(
+            f'<th class="{"num" if n else "text"}" scope="col">{escape(str(c))}</th>'
+            for c, n in zip(self.frame.columns, self.numeric, strict=True)
+        )
+        rows = []
+        for values in self.frame.itertuples(index=False):
+            cells = []
+            for column, value, numeric in zip(
+                self.frame.columns, values, self.numeric, strict=True
+            ):
+                classes = ("num" if numeric else "text") + (
+                    " count" if column in self.counts else ""
+                )
+                cells.append(f'<td class="{classes}">{escape(str(value))}</td>')
+            rows.append(f"<tr>{''.join(cells)}</tr>")
+        return (
+            '<div class="table-scroll" tabindex="0" role="region" aria-label="Tabel">'
+            f'<table class="data"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table></div>"
+        )
+
+    def __repr__(self) -> str:
+        return self.frame.to_string(index=False)
+
+
 def table(
     df: pd.DataFrame,
     decimals: int | dict[str, int] = 0,
     percent_columns=(),
     counts=(),
-) -> Styler:
-    """A DataFrame styled for display with Danish separators and no index column.
+) -> Table:
+    """A DataFrame as a table for the pages: Danish number formats, no index column.
 
     Columns about years ("År", "Fra år", "year") are shown without thousands separators.
     ``counts`` names the columns that count persons: their cells are marked so the report
     stage's safety check can verify that none shows fewer than ``report.min_cell``.
     """
-    import pandas as pd
-
-    formats: dict[str, Any] = {}
+    shown = {}
+    numeric = []
     for col in df.columns:
-        if _is_year_column(str(col)) and df[col].dtype.kind in "iuf":
-            formats[col] = lambda v: "–" if v is None or v != v else f"{int(v)}"
+        values = df[col]
+        if _is_year_column(str(col)) and values.dtype.kind in "iuf":
+            text = ["–" if v != v else f"{int(v)}" for v in values]
         elif col in percent_columns:
-            formats[col] = lambda v: percent(v)
-        elif df[col].dtype.kind in "iuf":
+            text = [percent(v) for v in values]
+        elif values.dtype.kind in "iuf":
             d = decimals.get(col, 0) if isinstance(decimals, dict) else decimals
-            formats[col] = lambda v, d=d: number(v, d)
-    text = [c for c in df.columns if c not in formats]
-    styler = df.style.format(formats, na_rep="–").hide(axis="index")
-    if counts:
-        classes = pd.DataFrame("", index=df.index, columns=df.columns)
-        classes[list(counts)] = "count"
-        styler = styler.set_td_classes(classes)
-    return styler.set_properties(subset=text, **{"text-align": "left"}) if text else styler
+            text = [number(v, d) for v in values]
+        else:
+            text = ["–" if v is None or (isinstance(v, float) and v != v) else str(v)
+                    for v in values]  # fmt: skip
+        shown[col] = text
+        numeric.append(bool(len(text)) and all(_NUMERIC.match(t) for t in text))
+    frame = pd.DataFrame(shown, columns=list(df.columns))
+    return Table(frame, tuple(numeric), frozenset(counts))
 
 
 YEAR_COLUMNS = {"år", "fra år", "til år", "startår", "kohorte", "year", "cohort"}

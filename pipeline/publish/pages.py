@@ -1,9 +1,8 @@
 """Publish the reports: HTML pages from the executed notebooks, a landing page, merged metrics.
 
-Pages are exported with nbconvert through a small template (``pipeline/templates``) that extends
-JupyterLab's: no scripts from a CDN, figures embedded, Danish typography, alt text on figures and
-the banner "Demodata – syntetiske tal" when the data are synthetic. Everything is written to a
-staging directory first and moved into ``reports/`` only when all of it succeeded.
+Pages are exported with nbconvert through a small template (``pipeline/publish/templates``):
+no scripts from a CDN, figures embedded, Danish typography, alt text on figures and the banner
+"Demodata – syntetiske tal" when the data are synthetic. The site is published all or nothing.
 
 nbconvert and pyarrow are imported inside the functions that export pages and read ids: they
 take seconds to import.
@@ -11,19 +10,22 @@ take seconds to import.
 
 from __future__ import annotations
 
-import datetime as dt
+import ctypes
+import ctypes.util
+import hashlib
 import json
 import logging
 import os
 import shutil
-import subprocess
+import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import nbformat
 
-from pipeline.data.catalog import Catalog
+from pipeline.data.catalog import Catalog, write_bytes
 from pipeline.errors import InputError
 from pipeline.params import changed_params
 from pipeline.progress import strip
@@ -37,9 +39,19 @@ RESOURCES = ("templates",)  # read by nbconvert; a stage dependency like the cod
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 TEMPLATE_NAME = "laegedaekning"
 BANNER = "Demodata – syntetiske tal"
+UNPUBLISHED = "Må ikke offentliggøres – små tal vises (report.publish_safe: false)"
 REPORTS = Path("reports")
+SITE_DIR = "site"  # the published pages, swapped in as one directory
+UNPUBLISHED_DIR = "unpublished"  # researcher pages with small counts; never linked
 ANALYSIS_DIR = "analyse"
 LEADERSHIP_PAGE = "ledelse.html"
+UNPUBLISHED_README = {
+    False: "Tom: report.publish_safe er true, så alle sider er publiceret under reports/site/.\n",
+    True: (
+        "Forskersider med små tal (report.publish_safe: false). MÅ IKKE OFFENTLIGGØRES:\n"
+        "de er hverken kontrolleret for små tal eller linket fra forsiden.\n"
+    ),
+}
 
 
 def export_html(
@@ -82,35 +94,31 @@ def notebook_title(nb: nbformat.NotebookNode, default: str) -> str:
     return default
 
 
-def git_commit(root: Path) -> str:
-    """Short commit of ``root``, marked when code or parameters have uncommitted changes."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        # Stage outputs and dvc.lock change during every run; they do not make the code dirty.
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", ".", ":!dvc.lock", ":!reports"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "ukendt (ikke et git-repository)"
-    return f"{commit} (med ændringer, der ikke er committet)" if dirty else commit
+def code_version(root: Path) -> str:
+    """A fingerprint of the code and notebooks the pages were made by (the first 12 hex digits
+    of a SHA-256 over ``pipeline/`` and ``notebooks/``): the same code gives the same version,
+    so pages made twice are the same bytes, and a page never shows a commit that did not exist
+    yet when it was made."""
+    digest = hashlib.sha256()
+    files = sorted(
+        p
+        for folder in ("pipeline", "notebooks")
+        for p in (root / folder).rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".ipynb"
+    )
+    for path in files:
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()[:12]
 
 
 def index_notebook(
     pages: list[tuple[str, str]],
     info: dict[str, Any],
     params: dict[str, Any],
-    commit: str,
-    made: dt.datetime,
+    version: str,
 ) -> nbformat.NotebookNode:
     """The landing page as a notebook of markdown: links and where the reports came from."""
     links = "\n".join(f"- [{title}]({href})" for href, title in pages)
@@ -126,11 +134,10 @@ def index_notebook(
 
 | | |
 |---|---|
-| Lavet | {fmt.date(made)} kl. {made:%H.%M} |
 | Data | {kind} fra `{info["raw_dir"]}` |
 | Udtræksdato | {fmt.date(info["extract_date"])} |
 | Årene i data | {info["years"]["patients"][0]}–{info["years"]["patients"][1]} |
-| Git-commit | `{commit}` |
+| Kodeversion | `{version}` (fingeraftryk af `pipeline/` og `notebooks/`) |
 
 ### Parametre ændret fra standardværdierne
 
@@ -155,66 +162,115 @@ class PublishError(InputError):
 
 
 def publish(root: Path | str, params: dict[str, Any]) -> None:
-    """Write ``reports/ledelse.html``, ``reports/analyse/<stage>.html``, ``reports/index.html``
-    and ``reports/metrics.json``, after every page has passed the safety checks.
+    """Publish the pages and ``reports/metrics.json``, all or nothing.
+
+    Every page is exported and checked (``pipeline.publish.safety``) first. The published site,
+    ``reports/site/`` (``index.html``, ``ledelse.html``, ``analyse/<stage>.html``), is then
+    swapped in by one atomic rename, and ``reports/metrics.json`` replaced by another; a failure
+    before that leaves the previous site and metrics as they were. With
+    ``report.publish_safe: false`` the researcher pages are checked for everything but small
+    counts and written, under a red "Må ikke offentliggøres" banner, to ``reports/unpublished/``
+    only, which the site does not link to.
 
     Raises
     ------
     PublishError
-        When any page fails a check (``pipeline.publish.safety``); ``reports/`` is left as it was.
+        When any page fails a check; nothing is written.
     """
     root = Path(root)
     catalog = Catalog(root)
     info = catalog.dataset_info()
     banner = BANNER if info.get("synthetic") else None
+    safe = params["report"]["publish_safe"]
     reports = root / REPORTS
-    staging = Path(tempfile.mkdtemp(dir=reports, prefix=".publish-"))
-    try:
-        (staging / ANALYSIS_DIR).mkdir()
-        pages: list[tuple[str, str, bool, str]] = []  # (file, title, for researchers, html)
-        for stage in load_stages(root, params).values():
-            if stage.executed_notebook is None:
-                continue
-            nb = nbformat.read(root / stage.executed_notebook, as_version=4)
-            title = notebook_title(nb, stage.name)
-            if stage.name == "report":
-                href, researcher = LEADERSHIP_PAGE, False
-            else:
-                href, researcher = f"{ANALYSIS_DIR}/{stage.name}.html", True
-            html = export_html(nb, title=title, include_code=researcher, banner=banner)
-            pages.append((href, title, researcher, html))
-            log.info("report: %s", href)
-        links = [
-            (href, f"Fuld analyse: {title}" if researcher else f"{title} – rapport til ledelsen")
-            for href, title, researcher, _ in sorted(pages, key=lambda p: p[2])
-        ]
-        index = index_notebook(links, info, params, git_commit(root), dt.datetime.now())
-        html = export_html(
-            index, title="Lægedækning i psykiatrien", include_code=False, banner=banner
+    reports.mkdir(parents=True, exist_ok=True)
+    pages: list[Page] = []
+    for stage in load_stages(root, params).values():
+        if stage.executed_notebook is None:
+            continue
+        nb = nbformat.read(root / stage.executed_notebook, as_version=4)
+        title = notebook_title(nb, stage.name)
+        researcher = stage.name != "report"
+        href = f"{ANALYSIS_DIR}/{stage.name}.html" if researcher else LEADERSHIP_PAGE
+        shown = banner if safe or not researcher else UNPUBLISHED
+        html = export_html(nb, title=title, include_code=researcher, banner=shown)
+        pages.append(Page(href, title, researcher, html, unpublished=researcher and not safe))
+        log.info("report: %s", href)
+    links = [
+        (
+            p.href,
+            f"Fuld analyse: {p.title}" if p.researcher else f"{p.title} – rapport til ledelsen",
         )
-        pages.append(("index.html", "", False, html))
-        problems = []
-        person_ids = _person_ids(catalog)
-        for href, _, researcher, html in pages:
-            disclosure = params["report"]["publish_safe"] or not researcher
-            problems += check_page(
-                html,
-                page=href,
-                person_ids=person_ids,
-                min_cell=params["report"]["min_cell"],
-                disclosure=disclosure,
-            )
-        if problems:
-            raise PublishError(
-                ["report: nothing was published; fix these and run again:", *problems]
-            )
-        for href, _, _, html in pages:
-            (staging / href).write_text(html, encoding="utf-8")
-        metrics = json.dumps(catalog.load_metrics(), indent=2, sort_keys=True, ensure_ascii=False)
-        (staging / "metrics.json").write_text(metrics + "\n", encoding="utf-8")
-        _move_into_place(staging, reports)
+        for p in sorted(pages, key=lambda p: p.researcher)
+        if not p.unpublished
+    ]
+    index = index_notebook(links, info, params, code_version(root))
+    html = export_html(index, title="Lægedækning i psykiatrien", include_code=False, banner=banner)
+    pages.append(Page("index.html", "", False, html))
+    problems = []
+    person_ids = _person_ids(catalog)
+    for page in pages:
+        problems += check_page(
+            page.html,
+            page=page.href,
+            person_ids=person_ids,
+            min_cell=params["report"]["min_cell"],
+            disclosure=not page.unpublished,
+        )
+    if problems:
+        raise PublishError(["report: nothing was published; fix these and run again:", *problems])
+    metrics = json.dumps(catalog.load_metrics(), indent=2, sort_keys=True, ensure_ascii=False)
+    _swap_in(reports / SITE_DIR, [p for p in pages if not p.unpublished])
+    unpublished = [p for p in pages if p.unpublished]
+    _swap_in(
+        reports / UNPUBLISHED_DIR,
+        [*unpublished, Page("README.txt", "", True, UNPUBLISHED_README[bool(unpublished)])],
+    )
+    write_bytes(reports / "metrics.json", (metrics + "\n").encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class Page:
+    href: str  # path within the site
+    title: str
+    researcher: bool
+    html: str
+    unpublished: bool = False
+
+
+def _swap_in(target: Path, pages: list[Page]) -> None:
+    """Write ``pages`` into a new directory beside ``target`` and exchange the two in one step
+    (``renameat2(RENAME_EXCHANGE)`` on Linux): a reader sees the old site or the new one, never
+    a mix."""
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".site-{os.getpid()}-"))
+    try:
+        for page in pages:
+            path = staging / page.href
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(page.html, encoding="utf-8")
+        if target.exists() and _exchange(staging, target):
+            pass  # staging now holds the old site, removed below
+        else:
+            old = target.with_name(f".site-{os.getpid()}-old")
+            if target.exists():
+                os.replace(target, old)
+            os.replace(staging, target)
+            shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two directories atomically (Linux ``renameat2``); False where that is unavailable."""
+    if sys.platform != "linux":
+        return False
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    done = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return done == 0
 
 
 def _person_ids(catalog: Catalog) -> set[str]:
@@ -222,11 +278,3 @@ def _person_ids(catalog: Catalog) -> set[str]:
 
     path = catalog.path("trainees")
     return set(pq.read_table(path, columns=["person_id"]).column(0).to_pylist())
-
-
-def _move_into_place(staging: Path, reports: Path) -> None:
-    for item in sorted(staging.iterdir()):
-        target = reports / item.name
-        if target.is_dir():
-            shutil.rmtree(target)
-        os.replace(item, target)

@@ -132,7 +132,7 @@ HOW_TO_READ = """## Sådan læser du rapporten
 """
 
 
-def sources(info: dict[str, Any], reference: pd.DataFrame, commit: str) -> str:
+def sources(info: dict[str, Any], reference: pd.DataFrame, version: str) -> str:
     """Where the numbers come from, in Danish."""
     kind = (
         "syntetiske demodata (ikke rigtige personer eller tal)"
@@ -146,8 +146,8 @@ def sources(info: dict[str, Any], reference: pd.DataFrame, commit: str) -> str:
 
 * **Data:** {kind} fra `{info["raw_dir"]}`, årene {first}–{last}.
 * **Udtræksdato:** {date(info["extract_date"])}.
-* **Beregnet med:** lægedækningsmodellen, version `{commit}`. Alle tal er beregnet fra data af
-  pipelinen; intet er rettet i hånden.
+* **Beregnet med:** lægedækningsmodellen, kodeversion `{version}`. Alle tal er beregnet fra
+  data af pipelinen; intet er rettet i hånden.
 * **Publicerede tal** til sammenligning:
 {listed}
 """

@@ -21,7 +21,8 @@ from collections.abc import Iterable
 
 from bs4 import BeautifulSoup
 
-CPR = re.compile(r"(?<!\d)\d{6}-?\d{4}(?!\d)")
+from pipeline.data.cpr import page_has_cpr
+
 # Columns only a person-level table has (contract names, and the retention stage's per-doctor
 # frame).
 PERSONAL_COLUMNS = {
@@ -62,14 +63,18 @@ def check_page(
     min_cell: int = 5,
     disclosure: bool = True,
 ) -> list[str]:
-    """Every reason not to publish ``html``, one line each, as ``page: what is wrong``."""
+    """Every reason not to publish ``html``, one line each, as ``page: what is wrong``.
+
+    ``disclosure=False`` (an analyst's unpublished researcher page) waives the small-count rule
+    only: CPR numbers, person ids, person-level tables and errors are checked on every page.
+    """
     soup = BeautifulSoup(html, "html.parser")
     for tag in soup(["style", "script"]):
         tag.decompose()
-    problems = [f"{page}: {what}" for what in _errors(soup)]
+    problems = _errors(soup) + _personal(soup, set(person_ids))
     if disclosure:
-        problems += [f"{page}: {what}" for what in _disclosure(soup, set(person_ids), min_cell)]
-    return problems
+        problems += _small_counts(soup, min_cell)
+    return [f"{page}: {what}" for what in problems]
 
 
 def _errors(soup: BeautifulSoup) -> list[str]:
@@ -84,18 +89,16 @@ def _errors(soup: BeautifulSoup) -> list[str]:
     return found
 
 
-def _disclosure(soup: BeautifulSoup, person_ids: set[str], min_cell: int) -> list[str]:
+def _personal(soup: BeautifulSoup, person_ids: set[str]) -> list[str]:
+    """CPR numbers, person ids and person-level tables: never on any page (nothing is echoed)."""
     found = []
     text = soup.get_text(" ")
-    if CPR.search(text):
-        found.append("something that looks like a CPR number (ten digits) is on the page")
+    if page_has_cpr(text):
+        found.append("something that looks like a CPR number is on the page (not shown)")
     if person_ids:
-        leaked = sorted(set(re.findall(r"[\w\-]+", text)) & person_ids)
+        leaked = set(re.findall(r"[\w\-]+", text)) & person_ids
         if leaked:
-            found.append(
-                f"{len(leaked)} person_id value(s) from the input are on the page "
-                f"(e.g. {leaked[0]!r})"
-            )
+            found.append(f"{len(leaked)} person_id value(s) from the input are on the page")
     for number, table in enumerate(soup.find_all("table"), start=1):
         headings = [th.get_text(" ", strip=True) for th in table.find_all("th")]
         personal = sorted({h.casefold() for h in headings} & PERSONAL_COLUMNS)
@@ -104,6 +107,12 @@ def _disclosure(soup: BeautifulSoup, person_ids: set[str], min_cell: int) -> lis
                 f"table {number} has a column of a person-level table "
                 f"({', '.join(personal)}): publish aggregates only"
             )
+    return found
+
+
+def _small_counts(soup: BeautifulSoup, min_cell: int) -> list[str]:
+    found = []
+    for number, table in enumerate(soup.find_all("table"), start=1):
         for heading, value in _count_cells(table):
             if 0 < value < min_cell:
                 found.append(

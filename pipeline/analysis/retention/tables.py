@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from pipeline.analysis.retention.model import ModelResult, Note
 from pipeline.disclosure import SUPPRESSED, suppress_counts
-from pipeline.publish.fmt import interval, number, percent
+from pipeline.publish.fmt import Table, interval, number, percent
 from pipeline.publish.fmt import table as styled_table
 from pipeline.publish.labels import (
     COVARIATE_LABELS,
@@ -17,9 +17,6 @@ from pipeline.publish.labels import (
     SPECIALTY_LABELS,
     TRACK_LABELS,
 )
-
-if TYPE_CHECKING:
-    from pandas.io.formats.style import Styler
 
 # Labels of each grouping's codes (region names and cohort years are their own labels).
 CODE_LABELS: dict[str, dict[str, str]] = {"specialty": SPECIALTY_LABELS, "track": TRACK_LABELS}
@@ -47,7 +44,7 @@ FUNNEL_COLUMNS = {
 }
 
 
-def funnel_table(table: pd.DataFrame, groups: Sequence[str] = ()) -> Styler:
+def funnel_table(table: pd.DataFrame, groups: Sequence[str] = ()) -> Table:
     """The funnel for display, with the group columns ``groups`` labelled. The count columns
     are marked for the report stage's disclosure check."""
     out = pd.DataFrame(index=table.index)
@@ -113,7 +110,7 @@ def ph_table(ph: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def fill_rate_table(rates: pd.DataFrame, min_cell: int) -> Styler:
+def fill_rate_table(rates: pd.DataFrame, min_cell: int) -> Table:
     """Fill rates for display, small numbers of filled posts hidden and marked as counts."""
     shown = suppress_counts(
         rates, ["filled"], min_cell, dependent=["fill_rate", "ci_low", "ci_high"]

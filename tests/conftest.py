@@ -17,6 +17,18 @@ DEMO = ROOT / "data" / "raw" / "demo"
 BIN = Path(sys.executable).parent
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """Tests marked ``long`` (full-size known-truth simulations, the extract corpus through
+    `dvc repro`) run only when the marker expression asks for them: `make test-long` and CI."""
+    expr = config.getoption("markexpr") or ""
+    if "long" in expr and "not long" not in expr:
+        return
+    skip = pytest.mark.skip(reason="long: run with `make test-long` (CI runs it)")
+    for item in items:
+        if item.get_closest_marker("long"):
+            item.add_marker(skip)
+
+
 # Smaller than the demo, yet long enough for the default parameters (base year 2013, a ten-year
 # backtest window).
 SMALL = SynthConfig(seed=7, first_year=2010, last_year=2021)

@@ -32,14 +32,6 @@ from pipeline.analysis.growth.models import GrowthResult, fit_growth
 YEARS = np.arange(2010, 2026)  # sixteen years, as in the demo data
 
 
-@pytest.fixture(autouse=True)
-def _long_only_when_asked(request):
-    """Full-size simulations run only when the marker expression asks for them (-m long)."""
-    expr = request.config.getoption("markexpr") or ""
-    if request.node.get_closest_marker("long") and ("long" not in expr or "not long" in expr):
-        pytest.skip("full-size known-truth simulation: run with -m long (make test-long, CI)")
-
-
 def binomial_bounds(nominal: float, reps: int, two_sided: bool) -> tuple[float, float]:
     """Nominal level minus three binomial standard errors; two-sided, also at most three standard
     errors plus two points above it (the calibration may be slightly conservative, never

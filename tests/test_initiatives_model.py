@@ -90,13 +90,6 @@ def covers(runs: pd.DataFrame, value: float) -> pd.Series:
     return (runs["ci_low"] <= value) & (value <= runs["ci_high"])
 
 
-@pytest.fixture
-def long_run(request):
-    """Full-size simulations run only when selected (``-m long``): the default run stays fast."""
-    if "long" not in (request.config.getoption("markexpr") or ""):
-        pytest.skip("full-size simulation: run with -m long")
-
-
 # --------------------------------------------------------------------------------------------
 # Outcome panels against hand-computed values
 # --------------------------------------------------------------------------------------------
@@ -618,7 +611,7 @@ def test_planted_pre_trend_is_flagged_quick():
 
 
 @pytest.mark.long
-def test_planted_effect_is_recovered(long_run):
+def test_planted_effect_is_recovered():
     runs = simulation_runs(range(200), effect=EFFECT)
     coverage = covers(runs, EFFECT)
     print(
@@ -634,7 +627,7 @@ def test_planted_effect_is_recovered(long_run):
 
 
 @pytest.mark.long
-def test_placebo_initiative_covers_zero(long_run):
+def test_placebo_initiative_covers_zero():
     runs = simulation_runs(range(1000, 1200))
     coverage = covers(runs, 0.0)
     false_flags = (runs["pre_trend_p"] < model.PRE_TREND_ALPHA).mean()
@@ -647,7 +640,7 @@ def test_placebo_initiative_covers_zero(long_run):
 
 
 @pytest.mark.long
-def test_planted_pre_trend_is_flagged(long_run):
+def test_planted_pre_trend_is_flagged():
     rows = []
     for seed in range(2000, 2200):
         panel = simulate_fill_rates(seed, "Hovedstaden", pre_slope=PRE_SLOPE)
@@ -661,7 +654,7 @@ def test_planted_pre_trend_is_flagged(long_run):
 
 
 @pytest.mark.long
-def test_power_at_the_reported_mde(long_run):
+def test_power_at_the_reported_mde():
     # The mde promises 80 % power: plant it (Syddanmark's median mde) and count detections.
     runs = simulation_runs(range(2, 200, 5), effect=EFFECT)  # Syddanmark's seeds
     mde = float(runs["mde"].median())

@@ -17,6 +17,7 @@ DuckDB is imported inside ``aggregate``: only extracts with contacts need it.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 import threading
@@ -101,7 +102,8 @@ def aggregate(
     import duckdb
 
     shown = f"{NAME}/" if path.is_dir() else path.name
-    spill = tempfile.mkdtemp(prefix="laegedaekning-duckdb-")  # mode 0700
+    # Mode 0700, named after this process so that the next run can clean up after a kill.
+    spill = tempfile.mkdtemp(prefix=f"laegedaekning-duckdb-{os.getpid()}-")
     con = duckdb.connect(config={"temp_directory": spill})
     try:
         con.execute(f"SET memory_limit = {_quote(memory_limit)}")

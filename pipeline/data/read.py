@@ -305,10 +305,12 @@ def excel_serial_dates(text: pd.Series) -> pd.Series:
     if not serial.any():
         return text
     days = pd.to_numeric(text[serial], errors="coerce").astype(int)
-    converted = [(EXCEL_EPOCH + timedelta(days=int(d))).isoformat() for d in days]
-    out = text.copy()
-    out[serial] = converted
-    return out
+    converted = pd.Series(
+        [(EXCEL_EPOCH + timedelta(days=int(d))).isoformat() for d in days],
+        index=days.index,
+        dtype=text.dtype,
+    )
+    return text.where(~serial, converted)
 
 
 def describe(encoding: str | None, sep: str | None) -> tuple[str, str]:

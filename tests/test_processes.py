@@ -1,0 +1,115 @@
+"""Stopping a run: killing `dvc repro` ends its stage and the stage's kernel, leaves no
+half-written output, and nothing personal behind; a run killed outright is cleaned up by the
+next one."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import BIN
+
+from benchmarks.common import copy_project, env
+from pipeline import runner
+
+pytestmark = pytest.mark.slow
+
+
+def processes_in(project: Path) -> list[int]:
+    """Processes whose working directory is the project (the runner and its kernel)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            cwd = Path(os.readlink(proc / "cwd"))
+        except OSError:
+            continue
+        if cwd == project or project in cwd.parents:
+            found.append(int(proc.name))
+    return found
+
+
+def start_repro(project: Path) -> tuple[subprocess.Popen, list[str]]:
+    """`dvc repro` in its own session, its output collected line by line."""
+    proc = subprocess.Popen(
+        [str(BIN / "dvc"), "repro"],
+        cwd=project,
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
+    return proc, lines
+
+
+def wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def snapshot(project: Path) -> dict[str, float]:
+    return {str(p): p.stat().st_mtime_ns for p in (project / "reports").rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def project(tmp_path, small_dataset) -> Path:
+    return copy_project(tmp_path / "project", data=small_dataset)
+
+
+@pytest.mark.parametrize("how", ["SIGTERM to dvc alone", "SIGINT to the process group (Ctrl-C)"])
+def test_killing_dvc_repro_ends_the_stage_and_its_kernel(project, how):
+    proc, lines = start_repro(project)
+    wait_for(lambda: any("growth: running" in line for line in lines), 300, "the growth stage")
+    time.sleep(2)  # the kernel is up and working
+    assert len(processes_in(project)) >= 2, "runner and kernel should be running"
+    if how.startswith("SIGTERM"):
+        proc.send_signal(signal.SIGTERM)
+    else:
+        os.killpg(proc.pid, signal.SIGINT)
+    proc.wait(timeout=60)
+    wait_for(lambda: processes_in(project) == [], 20, "the stage and its kernel to end")
+    before = snapshot(project)
+    time.sleep(3)
+    assert snapshot(project) == before, "something kept writing after the kill"
+    leftovers = list((project / "reports" / "executed").glob(".*"))
+    assert leftovers == [], leftovers
+    assert not (project / "reports" / "executed" / "02_growth.ipynb").exists()
+
+
+def test_a_run_killed_outright_is_cleaned_up_by_the_next(tmp_path):
+    """SIGKILL leaves the kernel directory (with its connection key), a partial notebook and a
+    publishing staging folder; the next run of any stage removes them."""
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    kernel_dir = Path(tempfile.mkdtemp(prefix=f"{runner.PRIVATE_PREFIX}{dead.pid}-"))
+    (kernel_dir / "kernel.json").write_text('{"key": "secret"}')
+    spill_dir = Path(tempfile.mkdtemp(prefix=f"laegedaekning-duckdb-{dead.pid}-"))
+    live_dir = Path(tempfile.mkdtemp(prefix=f"{runner.PRIVATE_PREFIX}{os.getpid()}-"))
+    root = tmp_path / "project"
+    (root / "reports" / "executed").mkdir(parents=True)
+    partial = root / "reports" / "executed" / ".02_growth.abc123.ipynb"
+    partial.write_text("{}")
+    staging = root / "reports" / ".site-123-xyz"
+    staging.mkdir()
+    try:
+        runner.clean_leftovers(root)
+        assert not kernel_dir.exists() and not spill_dir.exists()
+        assert not partial.exists() and not staging.exists()
+        assert live_dir.exists(), "a running stage's directory is left alone"
+    finally:
+        for folder in (kernel_dir, spill_dir, live_dir):
+            subprocess.run(["rm", "-rf", str(folder)], check=False)

@@ -17,11 +17,13 @@ export DVC_NO_ANALYTICS := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: help env reports test lint lab notebooks lock demo-data clean-env
+.PHONY: help env reports test test-fast test-long lint lab notebooks lock demo-data clean-env
 
 help:
 	@echo "make reports   build .venv if needed, then run the whole pipeline (dvc repro)"
-	@echo "make test      build .venv if needed, then run the whole test suite"
+	@echo "make test      build .venv if needed, then run the whole test suite (both cores)"
+	@echo "make test-fast the inner loop: everything but the end-to-end runs and the browser"
+	@echo "make test-long full-size known-truth simulations, the extract corpus, the demo's lock"
 	@echo "make lint      ruff on pipeline/, tests/, notebooks/, benchmarks/"
 	@echo "make lab       JupyterLab with the project kernel (prints its URL)"
 	@echo "make notebooks paired .ipynb copies of the notebooks (git ignores them)"
@@ -47,8 +49,16 @@ $(STAMP): requirements.lock pyproject.toml
 reports: $(STAMP)
 	dvc repro
 
+# The suite on every core (pytest-xdist); the end-to-end tests share one finished project.
 test: $(STAMP)
-	python -m pytest
+	python -m pytest -n auto
+
+test-fast: $(STAMP)
+	python -m pytest -n auto -m "not slow"
+
+# What CI runs besides `make test`: long simulations and every extract through dvc repro.
+test-long: $(STAMP)
+	python -m pytest -n auto -m long
 
 lint: $(STAMP)
 	ruff check pipeline tests notebooks benchmarks

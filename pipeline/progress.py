@@ -1,4 +1,5 @@
-"""Progress of long steps in `dvc repro`, kept out of the executed notebooks and the pages.
+"""Progress of long steps in `dvc repro`, and what else is kept out of executed notebooks and
+pages: timings and random cell ids (``reproducible``).
 
 Inside a stage's kernel the runner first runs ``enable()``: the pipeline's log messages then go
 to the kernel process's own standard error, which it shares with the runner and ``dvc repro``,
@@ -70,4 +71,19 @@ def strip(nb: Any) -> Any:
             outputs.append(out)
         if "outputs" in cell:
             cell["outputs"] = outputs
+    return nb
+
+
+def reproducible(nb: Any) -> Any:
+    """``nb`` without what changes from run to run: timings (papermill's and nbclient's), the
+    papermill paths, and random cell ids (replaced by the cell's position)."""
+    volatile = ("start_time", "end_time", "duration", "input_path", "output_path")
+    papermill_meta = nb.metadata.get("papermill", {})
+    for key in volatile:
+        papermill_meta.pop(key, None)
+    for number, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{number}"
+        cell.metadata.pop("execution", None)
+        for key in volatile:
+            cell.metadata.get("papermill", {}).pop(key, None)
     return nb

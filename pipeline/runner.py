@@ -33,7 +33,7 @@ from typing import Any
 
 from pipeline.errors import InputError, Interrupted, StageError
 from pipeline.params import check, load_params
-from pipeline.progress import setup_cell
+from pipeline.progress import reproducible, setup_cell
 from pipeline.stages import (
     AFTER_NOTEBOOK,
     EXECUTED_DIR,
@@ -227,21 +227,6 @@ def execute_notebook(
         Path(partial).unlink(missing_ok=True)
         shutil.rmtree(private, ignore_errors=True)
         _KERNELS.clear()
-
-
-def reproducible(nb: Any) -> Any:
-    """``nb`` without what changes from run to run: timings (papermill's and nbclient's), the
-    papermill paths, and random cell ids (replaced by the cell's position)."""
-    volatile = ("start_time", "end_time", "duration", "input_path", "output_path")
-    papermill_meta = nb.metadata.get("papermill", {})
-    for key in volatile:
-        papermill_meta.pop(key, None)
-    for number, cell in enumerate(nb.cells):
-        cell["id"] = f"cell-{number}"
-        cell.metadata.pop("execution", None)
-        for key in volatile:
-            cell.metadata.get("papermill", {}).pop(key, None)
-    return nb
 
 
 def _write_reproducible(nb: Any, target: Path) -> None:

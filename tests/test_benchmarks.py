@@ -32,6 +32,7 @@ def run_benchmark(script: str, args: list[str], results: Path) -> dict:
     return json.loads((results / f"{name}.json").read_text())
 
 
+@pytest.mark.long
 @pytest.mark.parametrize(
     ("script", "args", "row"),
     [

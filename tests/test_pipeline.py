@@ -1,8 +1,15 @@
-"""End to end: the real pipeline (`dvc repro`) in a temporary copy of the repository."""
+"""End to end: the real pipeline (`dvc repro`) in a temporary copy of the repository.
+
+One `dvc repro` builds a finished project (shared by every xdist worker through a lock file);
+each test that changes anything works on its own copy of it, so no test depends on another's
+state. The simulation sizes are the smallest the parameter rules accept: these tests check the
+pipeline's mechanics; the statistics are tested against known truth elsewhere.
+"""
 
 from __future__ import annotations
 
 import csv
+import fcntl
 import hashlib
 import io
 import json
@@ -45,15 +52,42 @@ def digests(project: Path, patterns: list[str]) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory, small_dataset) -> Path:
-    """A git clone-like copy of the working tree whose params point at the small dataset."""
-    project = copy_project(tmp_path_factory.mktemp("e2e") / "project", data=small_dataset)
-    dvc("repro", cwd=project)
+FAST = {"growth": {"simulations": 1000, "ets_bootstrap": 100}, "supply": {"simulations": 100}}
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory, small_dataset) -> Path:
+    """A copy of the working tree on the small dataset after `dvc repro`, built once for all
+    workers (the first builds it under a lock, the others wait and reuse it). Read-only."""
+    shared = tmp_path_factory.getbasetemp().parent / "e2e-built"
+    shared.mkdir(exist_ok=True)
+    project = shared / "project"
+    with (shared / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (project / "reports" / "site" / "index.html").exists():
+            shutil.rmtree(project, ignore_errors=True)
+            copy_project(project, data=small_dataset)
+            params = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
+            for section, values in FAST.items():
+                params[section].update(values)
+            (project / "params.yaml").write_text(
+                yaml.safe_dump(params, sort_keys=False, allow_unicode=True), encoding="utf-8"
+            )
+            sh("git", "commit", "-q", "-am", "fast params", cwd=project)
+            dvc("repro", cwd=project)
     return project
 
 
-def test_outputs_exist_and_agree_with_the_input(project, small_dataset):
+@pytest.fixture
+def project(built, tmp_path) -> Path:
+    """This test's own copy of the finished project."""
+    copy = tmp_path / "project"
+    shutil.copytree(built, copy, symlinks=True)
+    return copy
+
+
+def test_outputs_exist_and_agree_with_the_input(built, small_dataset):
+    project = built
     metrics = json.loads((project / "reports" / "metrics.json").read_text())
     for name in ("patients", "physicians", "training_posts", "trainees"):
         rows = len(pd.read_csv(small_dataset / f"{name}.csv"))
@@ -67,7 +101,8 @@ def test_outputs_exist_and_agree_with_the_input(project, small_dataset):
     assert info["raw_dir"] == "data/raw/small" and info["synthetic"] is True
 
 
-def test_pages_are_self_contained_and_carry_the_demo_banner(project):
+def test_pages_are_self_contained_and_carry_the_demo_banner(built):
+    project = built
     pages = [
         project / "reports" / "site" / "index.html",
         *sorted((project / "reports" / "site" / "analyse").glob("*.html")),
@@ -192,6 +227,21 @@ def test_changing_a_parameter_marks_only_its_stages(project):
     assert json.loads(dvc("status", "--json", cwd=project).stdout) == {}
 
 
+@pytest.mark.parametrize(
+    ("module", "stale"),
+    [
+        ("pipeline/data/contract.py", {"ingest", "growth", "retention", "supply", "report"}),
+        ("pipeline/data/contacts.py", {"ingest"}),
+        ("pipeline/analysis/supply/model.py", {"supply"}),
+        ("pipeline/publish/safety.py", {"report"}),
+    ],
+)
+def test_editing_a_module_marks_exactly_the_stages_that_run_it(project, module, stale):
+    with (project / module).open("a", encoding="utf-8") as fh:
+        fh.write("\n# an edit\n")
+    assert set(json.loads(dvc("status", "--json", cwd=project).stdout)) == stale
+
+
 def test_experiments_metrics_and_plots_commands(project):
     result = dvc("exp", "run", "-S", "report.publish_safe=false", cwd=project)
     assert "Running stage 'report'" in result.stdout
@@ -208,15 +258,21 @@ def test_experiments_metrics_and_plots_commands(project):
     assert (project / "plots_out" / "index.html").exists()
 
 
-def test_same_data_and_params_give_identical_tables_and_metrics(project):
+def test_same_data_and_params_give_identical_outputs(project):
+    """Re-running stages gives the same bytes: tables, metrics, figures, executed notebooks and
+    pages (the full `dvc repro` on the demo against the committed dvc.lock: test_demo_lock)."""
     patterns = [
         "reports/metrics.json",
         "reports/metrics/*.json",
         "reports/tables/**/*",
+        "reports/figures/**/*",
+        "reports/executed/*.ipynb",
+        "reports/site/**/*",
         "data/processed/*",
     ]
     before = digests(project, patterns)
-    dvc("repro", "--force", cwd=project)
+    for stage in ("ingest", "retention", "report"):
+        sh(str(BIN / "python"), "-m", "pipeline", "run", stage, cwd=project)
     assert digests(project, patterns) == before
 
 
@@ -226,14 +282,13 @@ def test_one_scenario_as_an_experiment(project):
     assert "Running stage 'supply'" in result.stdout
     assert "Running stage 'growth'" not in result.stdout
     shown = list(csv.DictReader(io.StringIO(dvc("exp", "show", "--csv", cwd=project).stdout)))
-    # The committed metrics (first commit of the copy) are the demo's; compare experiments.
-    experiments = [row for row in shown if row["Experiment"]]
-    rows = {row["supply.headline_scenario"]: row for row in experiments}
-    assert rows["foreign_recruitment"]["supply.scenario"] == "foreign_recruitment"
-    assert {"baseline", "foreign_recruitment"} <= set(rows)
-    assert float(rows["foreign_recruitment"]["supply.gap_2035"]) < float(
-        rows["baseline"]["supply.gap_2035"]
-    )
+    # The workspace holds the baseline run; the experiment is the scenario.
+    workspace = next(row for row in shown if row["rev"] == "workspace")
+    experiment = next(row for row in shown if row["Experiment"])
+    assert workspace["supply.headline_scenario"] == "baseline"
+    assert experiment["supply.headline_scenario"] == "foreign_recruitment"
+    assert experiment["supply.scenario"] == "foreign_recruitment"
+    assert float(experiment["supply.gap_2035"]) < float(workspace["supply.gap_2035"])
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -253,14 +308,14 @@ CHROMIUM_ARGS = [
     reason="Debian's chromium is not installed; .ci/run "
     "installs it where it can (apt-get install chromium)",
 )
-def test_pages_in_a_real_browser(project):
+def test_pages_in_a_real_browser(built):
     """Every page loads in headless Chromium without console errors or network requests, its
     figures render with alt text, and a screenshot is kept under reports/screenshots/."""
     from playwright.sync_api import sync_playwright
 
     shots = ROOT / "reports" / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
-    reports = project / "reports" / "site"
+    reports = built / "reports" / "site"
     pages = [
         reports / "index.html",
         reports / "ledelse.html",

@@ -28,7 +28,7 @@ import nbformat
 from pipeline.data.catalog import Catalog, write_bytes
 from pipeline.errors import InputError
 from pipeline.params import changed_params
-from pipeline.progress import strip
+from pipeline.progress import reproducible, strip
 from pipeline.publish import fmt
 from pipeline.publish.safety import check_page
 from pipeline.stages import load_stages
@@ -204,7 +204,7 @@ def publish(root: Path | str, params: dict[str, Any]) -> None:
         for p in sorted(pages, key=lambda p: p.researcher)
         if not p.unpublished
     ]
-    index = index_notebook(links, info, params, code_version(root))
+    index = reproducible(index_notebook(links, info, params, code_version(root)))
     html = export_html(index, title="Lægedækning i psykiatrien", include_code=False, banner=banner)
     pages.append(Page("index.html", "", False, html))
     problems = []

@@ -24,7 +24,6 @@ min_cell = p["min_cell"]
 from pipeline.data import ingest, overview
 from pipeline.data.catalog import Catalog
 from pipeline.data.reference import compare_with_reference
-from pipeline.disclosure import suppress_counts
 from pipeline.publish import fmt, plotting
 
 plotting.setup()
@@ -50,8 +49,7 @@ fmt.text(overview.validate_message(dataset))
 # begyndte; hver række er én læge, så tabellen viser kun antallet af rækker.
 
 # %%
-files_read = suppress_counts(overview.overview(dataset), "Rækker", min_cell)
-fmt.table(files_read, counts=["Rækker"])
+fmt.table(overview.overview(dataset, min_cell))
 
 # %% [markdown]
 # Ligger der kontaktdata (`contacts.parquet`), tælles patienterne derfra: hver person én gang pr.

@@ -28,8 +28,11 @@
 # speciale eller er stoppet, som om de stadig kunne nå et H-forløb i psykiatrien, og overvurderer
 # derfor andelen.
 #
-# Tal for færre end `min_cell` personer vises ikke ("<5"), og kurver stopper, hvor færre end
-# `min_cell` læger stadig er i risiko.
+# Tal for færre end `min_cell` personer vises ikke, og heller ikke tal, de kunne regnes ud fra
+# (summer, forskelle, andele med deres nævner, de samme tal i andre tabeller): de står som "..".
+# Kurverne vises kun i punkter, der hver bygger på mindst `min_cell` hændelser, og stopper, hvor
+# færre end `min_cell` læger stadig er i risiko. Med `publish_safe = False` (kun til egen brug)
+# viser tabellerne alle tal; de gemte tabeller og tal er altid beskyttede.
 
 # %% tags=["parameters"]
 # Trinnets parametre fra params.yaml (sektionen `retention` og `report.min_cell`), de samme som
@@ -41,13 +44,14 @@ horizon_years = p["horizon_years"]
 cohort_periods = p["cohort_periods"]
 curve_max_years = p["curve_max_years"]
 min_cell = p["min_cell"]
+publish_safe = p["publish_safe"]
 
 # %%
 from IPython.display import display
 
 from pipeline.analysis.retention import figures, model, tables
 from pipeline.data.catalog import Catalog
-from pipeline.publish import fmt, plotting
+from pipeline.publish import audit, fmt, plotting
 from pipeline.publish.labels import GROUPING_LABELS
 
 plotting.setup()
@@ -55,7 +59,19 @@ catalog = Catalog()
 trainees = catalog.load("trainees")
 posts = catalog.load("training_posts")
 doctors = model.prepare(trainees, horizon_years, cohort_periods)
-fmt.text(tables.data_text(doctors, horizon_years, min_cell))
+# Every funnel the stage publishes, protected together (see pipeline/publish/disclosure.py).
+funnels = model.protected_funnels(doctors, min_cell)
+
+
+def shown_funnel(by):
+    """The published funnel by ``by``; unprotected only on an analyst's unpublished pages."""
+    return funnels.tables[by] if publish_safe else model.funnel(doctors, model.FUNNEL_TABLES[by])
+
+
+first_cohort, last_cohort = int(doctors["cohort"].min()), int(doctors["cohort"].max())
+fmt.text(
+    tables.data_text(shown_funnel("total"), first_cohort, last_cohort, horizon_years, min_cell)
+)
 
 # %% [markdown]
 # ## Tragten: fra I-stilling til H-forløb i psykiatrien
@@ -65,9 +81,9 @@ fmt.text(tables.data_text(doctors, horizon_years, min_cell))
 # (med 95 %-interval efter Wilson).
 
 # %%
-by_cohort = model.publishable_funnel(model.funnel(doctors, ["cohort"]), min_cell)
+by_cohort = funnels.tables["cohort"]
 catalog.save(by_cohort, "retention/funnel_cohort")
-tables.funnel_table(by_cohort, ["cohort"])
+tables.funnel_table(shown_funnel("cohort"), ["cohort"])
 
 # %%
 figure = figures.plot_funnel(by_cohort)
@@ -80,19 +96,16 @@ plotting.show(
 
 # %%
 for by in ("region", "specialty", "track"):
-    table = model.publishable_funnel(model.funnel(doctors, [by]), min_cell)
-    catalog.save(table, f"retention/funnel_{by}")
-    display(tables.funnel_table(table, [by]))
+    catalog.save(funnels.tables[by], f"retention/funnel_{by}")
+    display(tables.funnel_table(shown_funnel(by), [by]))
 
 # %% [markdown]
-# Tragten pr. startår, region og speciale (små grupper vises som "<5"):
+# Tragten pr. startår, region og speciale (små grupper, og tal de kunne regnes ud fra, vises
+# som ".."):
 
 # %%
-detailed = model.publishable_funnel(
-    model.funnel(doctors, ["cohort", "region", "specialty"]), min_cell
-)
-catalog.save(detailed, "retention/funnel_cohort_region_specialty")
-tables.funnel_table(detailed, ["cohort", "region", "specialty"])
+catalog.save(funnels.tables["cohort_region_specialty"], "retention/funnel_cohort_region_specialty")
+tables.funnel_table(shown_funnel("cohort_region_specialty"), ["cohort", "region", "specialty"])
 
 # %% [markdown]
 # ## Kumuleret andel over tid (Aalen-Johansen)
@@ -101,7 +114,9 @@ tables.funnel_table(detailed, ["cohort", "region", "specialty"])
 # stiplede lodrette linje er horisonten.
 
 # %%
-overall = model.cumulative_incidence(doctors, None, min_cell)
+overall = model.cumulative_incidence(
+    doctors, None, min_cell, shown=lambda _: funnels.shown(None, None)
+)
 catalog.save(overall, "retention/cif_overall")
 figure = figures.plot_cif(overall, horizon_years, curve_max_years)
 plotting.show(
@@ -114,9 +129,11 @@ plotting.show(
 # %%
 at_horizon = {}
 for by in model.GROUPINGS:
-    curves = model.cumulative_incidence(doctors, by, min_cell)
+    # A group whose funnel counts are hidden gets no curve and no value either.
+    shown = (lambda g, by=by: funnels.shown(by, g)) if by in model.FUNNEL_TABLES else None
+    curves = model.cumulative_incidence(doctors, by, min_cell, shown=shown)
     catalog.save(curves, f"retention/cif_{by}")
-    at_horizon[by] = model.incidence_at(doctors, horizon_years, by, min_cell)
+    at_horizon[by] = model.incidence_at(doctors, horizon_years, by, min_cell, shown=shown)
     figure = figures.plot_cif(
         curves, horizon_years, curve_max_years, outcomes=["h_psychiatry"], by=by
     )
@@ -131,7 +148,9 @@ for by in model.GROUPINGS:
 # Kumuleret andel i H-forløb i psykiatrien ved horisonten:
 
 # %%
-overall_at = model.incidence_at(doctors, horizon_years, None, min_cell)
+overall_at = model.incidence_at(
+    doctors, horizon_years, None, min_cell, shown=lambda _: funnels.shown(None, None)
+)
 display(fmt.table(tables.incidence_table(overall_at)))
 for by in model.GROUPINGS:
     catalog.save(at_horizon[by], f"retention/cif_at_horizon_{by}")
@@ -180,7 +199,8 @@ if cox.ph_test is not None:
 
 # %%
 if cox.schoenfeld is not None and "combined_track" in cox.schoenfeld:
-    figure = figures.plot_schoenfeld(cox.schoenfeld, "combined_track")
+    binned = model.binned_residuals(cox.schoenfeld, "combined_track", min_cell)
+    figure = figures.plot_schoenfeld(binned, "combined_track")
     plotting.show(
         figure,
         path=catalog.figure_path("retention", "schoenfeld_sammenhaengende"),
@@ -213,7 +233,8 @@ fmt.text(tables.models_text(cox, logistic))
 # år (binomial regression med regioner som faste effekter).
 
 # %%
-national_fill = model.fill_rates(posts)
+fills, fill_cells = model.protected_fill_rates(posts, min_cell)
+national_fill = fills["national"]
 catalog.save(national_fill, "retention/fill_rates")
 figure = figures.plot_fill_rates(national_fill)
 plotting.show(
@@ -232,12 +253,20 @@ fmt.table(tables.trend_table(trend))
 # Besættelse pr. region over hele perioden:
 
 # %%
-regional_fill = model.fill_rates(posts, by=("region", "post_type", "specialty"))
+regional_fill = fills["region"]
 catalog.save(regional_fill, "retention/fill_rates_region")
-tables.fill_rate_table(regional_fill, min_cell)
+tables.fill_rate_table(
+    regional_fill if publish_safe else model.fill_rates(posts, model.FILL_TABLES["region"])
+)
 
 # %%
 catalog.save_metrics(
     "retention",
-    model.metrics(doctors, overall_at, at_horizon["region"], cox, horizon_years),
+    model.metrics(funnels, overall_at, at_horizon["region"], cox, horizon_years),
+)
+# What the stage published about persons and posts, for the report stage's audit.
+audit.save(
+    catalog.disclosure_path("retention"),
+    [*audit.namespaced(funnels.linked.cells(), "trainees"), *audit.namespaced(fill_cells, "posts")],
+    sensitive=audit.namespaced_terms(funnels.linked.sensitive(), "trainees"),
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,7 @@ from pipeline.analysis.retention import tables as retention_tables
 from pipeline.data import contract
 from pipeline.errors import ParamError
 from pipeline.params import DEFAULTS, check
+from pipeline.publish.audit import audit, feasible_ranges
 
 EXTRACT = pd.Timestamp("2026-03-31")
 H_PSYCH, H_OTHER, EXIT = 0.45, 0.06, 0.12  # cause-specific hazards per year
@@ -268,40 +270,95 @@ def test_funnel_counts_and_wilson_interval():
 
 
 # --- disclosure -----------------------------------------------------------------------------
-def test_a_region_of_three_trainees_is_never_shown():
+def small_region(n_small: int = 3) -> pd.DataFrame:
     df = simulate_trainees(np.random.default_rng(2), n=600, regions=contract.REGIONS[:4])
-    small = simulate_trainees(np.random.default_rng(3), n=3)
+    small = simulate_trainees(np.random.default_rng(3), n=n_small)
     small["region"] = "Nordjylland"
-    small["person_id"] = ["X1", "X2", "X3"]
-    doctors = prepare(pd.concat([df, small], ignore_index=True))
+    small["person_id"] = [f"X{i}" for i in range(n_small)]
+    return prepare(pd.concat([df, small], ignore_index=True))
 
-    funnel = retention.publishable_funnel(retention.funnel(doctors, ["region"]), 5).set_index(
-        "region"
-    )
-    north = funnel.loc["Nordjylland"]
-    assert all(str(north[c]).startswith("<") for c in ("i_starts", "followed"))
+
+def test_a_region_of_three_trainees_is_never_shown_nor_recoverable():
+    """The issue's attack: the small region hidden, a neighbour hidden too, no share or
+    interval beside either, and the national totals cannot give back its 3 followed and 1
+    converted: the independent audit finds every hidden count's range at least min_cell wide."""
+    doctors = small_region()
+    funnels = retention.protected_funnels(doctors, 5)
+    by_region = funnels.tables["region"].set_index("region")
+    north = by_region.loc["Nordjylland"]
+    assert north[list(retention.FUNNEL_COUNTS)].isna().any()
     assert north[["share", "share_low", "share_high"]].isna().all()
-    hidden = [r for r in funnel.index if str(funnel.loc[r, "i_starts"]).startswith("<")]
+    hidden = by_region[by_region[list(retention.FUNNEL_COUNTS)].isna().any(axis=1)]
     assert len(hidden) >= 2, "a second region is hidden so the small one cannot be subtracted out"
+    assert hidden[["share", "share_low", "share_high"]].isna().all(axis=None)
+    assert audit(funnels.linked.cells(), (), 5, funnels.linked.sensitive()) == []
+    ranges = feasible_ranges(funnels.linked.cells())
+    assert (ranges["high"] - ranges["low"] >= 5).all()
 
-    curves = retention.cumulative_incidence(doctors, "region", 5)
-    assert "Nordjylland" not in set(curves["group"])
-    at = retention.incidence_at(doctors, 3, "region", 5).set_index("group")
-    assert at.loc["Nordjylland", ["cif", "ci_low", "ci_high"]].isna().all()
+    shown = lambda g: funnels.shown("region", g)  # noqa: E731
+    curves = retention.cumulative_incidence(doctors, "region", 5, shown=shown)
+    assert not set(hidden.index) & set(curves["group"])
+    at = retention.incidence_at(doctors, 3, "region", 5, shown=shown).set_index("group")
+    assert at.loc[list(hidden.index), ["cif", "ci_low", "ci_high"]].isna().all(axis=None)
     cox = retention.fit_cox(doctors, 5)
     assert not cox.table["term"].str.contains("Nordjylland").any()
-    metrics = retention.metrics(
-        doctors, retention.incidence_at(doctors, 3, None, 5), at.reset_index(), cox, 3
+    overall = retention.incidence_at(doctors, 3, None, 5)
+    metrics = retention.metrics(funnels, overall, at.reset_index(), cox, 3)
+    assert all(
+        metrics[f"cif_h_at_horizon_{r.lower().replace('æ', 'ae')}"] is None for r in hidden.index
     )
-    assert metrics["cif_h_at_horizon_nordjylland"] is None
 
 
-def test_curves_stop_where_few_remain_at_risk():
+def test_a_share_of_a_small_group_is_not_published():
+    """40 trainees in a region, 8 of them followed and 1 converted: 12,5 % of 8 is one person,
+    so neither the count nor the share appears, and the region's incidence is withheld."""
+    doctors = small_region(40)
+    north = doctors["region"] == "Nordjylland"
+    doctors.loc[north, "full_followup"] = False
+    first_eight = doctors.index[north][:8]
+    doctors.loc[first_eight, "full_followup"] = True
+    doctors.loc[north, "h_within_horizon"] = False
+    doctors.loc[first_eight[:1], "h_within_horizon"] = True
+    table = retention.protected_funnels(doctors, 5).tables["region"].set_index("region")
+    assert pd.isna(table.loc["Nordjylland", "h_within_horizon"])
+    assert pd.isna(table.loc["Nordjylland", "share"])
+
+
+def test_no_published_pair_of_counts_differs_by_fewer_than_min_cell():
+    """ "Fulgt 7 | H-forløb 6" gives away the one who did not convert: in every published funnel
+    row, each count and each difference between nested counts is 0 or at least min_cell."""
+    doctors = prepare(simulate_trainees(np.random.default_rng(21), n=900))
+    for name, table in retention.protected_funnels(doctors, 5).tables.items():
+        for child, parent in retention.FUNNEL_NESTED.items():
+            both = table[[child, parent]].dropna()
+            difference = both[parent] - both[child]
+            assert not ((difference > 0) & (difference < 5)).any(), (name, child, parent)
+        counts = table[list(retention.FUNNEL_COUNTS)]
+        assert not ((counts > 0) & (counts < 5)).any(axis=None), name
+
+
+def test_curve_points_rest_on_at_least_min_cell_events_and_at_risk():
+    """No step of a published curve is one doctor's: between published points at least
+    min_cell events of the outcome, and min_cell still at risk."""
     doctors = prepare(simulate_trainees(np.random.default_rng(4), n=300))
     curves = retention.cumulative_incidence(doctors, None, 5)
-    assert curves["at_risk"].min() >= 5
+    time, event = doctors["time"].to_numpy(), doctors["event"].to_numpy()
+    for code, outcome in retention.OUTCOMES.items():
+        points = curves[curves["outcome"] == outcome]["time"].to_numpy()
+        for before, after in pairwise(np.r_[0.0, points[1:]]):
+            between = ((time > before) & (time <= after) & (event == code)).sum()
+            assert between >= 5, (outcome, before, after, between)
+            assert (time >= after).sum() >= 5
     uncut = retention.cumulative_incidence(doctors, None, 1)
-    assert uncut["time"].max() > curves["time"].max()
+    assert len(uncut) > len(curves)
+
+
+def test_residual_plot_shows_bins_of_events_not_doctors():
+    doctors = prepare(simulate_trainees(np.random.default_rng(6), n=500))
+    cox = retention.fit_cox(doctors, 5)
+    binned = retention.binned_residuals(cox.schoenfeld, "combined_track", 5)
+    assert binned["events"].min() >= 5
+    assert binned["events"].sum() == len(cox.schoenfeld)
 
 
 # --- edge cases ----------------------------------------------------------------------------
@@ -345,7 +402,8 @@ def test_everyone_on_the_combined_track():
     assert "kan ikke estimeres" in retention_tables.models_text(
         cox, retention.fit_logistic(doctors, 5)
     )
-    metrics = retention.metrics(doctors, retention.incidence_at(doctors, 3), pd.DataFrame(), cox, 3)
+    funnels = retention.protected_funnels(doctors, 5)
+    metrics = retention.metrics(funnels, retention.incidence_at(doctors, 3), pd.DataFrame(), cox, 3)
     assert metrics["hr_combined_track"] is None
 
 

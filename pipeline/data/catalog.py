@@ -33,6 +33,7 @@ PROCESSED_DIR = Path("data/processed")
 REFERENCE_FILE = Path("data/reference/published_figures.csv")
 REPORTS_DIR = Path("reports")
 METRICS_DIR = REPORTS_DIR / "metrics"
+DISCLOSURE_DIR = Path("data/disclosure")
 DATASET_INFO = "dataset.json"
 
 
@@ -77,7 +78,7 @@ DATASETS = {
             "retention/conversion_by_track",
             "share of I-doctors in an H-post in psychiatry within the horizon, per track",
             key=("group",),
-            columns=("cif", "ci_low", "ci_high", "n"),
+            columns=("cif", "ci_low", "ci_high"),
             codes={"group": ("regular", "combined")},
         ),
     )
@@ -109,6 +110,11 @@ class Catalog:
 
     def metrics_path(self, stage: str) -> Path:
         return self.root / METRICS_DIR / f"{stage}.json"
+
+    def disclosure_path(self, stage: str) -> Path:
+        """What a stage publishes about persons, for the report stage's disclosure audit
+        (``pipeline.publish.audit``). Kept out of ``reports/``: it is not for readers."""
+        return self.root / DISCLOSURE_DIR / f"{stage}.json"
 
     def figure_path(self, stage: str, name: str) -> Path:
         return self.root / REPORTS_DIR / "figures" / stage / f"{name}.png"

@@ -9,12 +9,15 @@ import pandas as pd
 
 from pipeline.data.ingest import Dataset
 from pipeline.data.read import describe
+from pipeline.publish import fmt
 from pipeline.publish.fmt import number, percent, quantity
 from pipeline.publish.plotting import danish_axis, year_axis
 
 
-def overview(dataset: Dataset) -> pd.DataFrame:
-    """Rows, years and format per file, with Danish column names."""
+def overview(dataset: Dataset, min_cell: int) -> pd.DataFrame:
+    """Rows, years and format per file, with Danish column names. ``trainees`` has one row per
+    doctor, so its number of rows counts persons and is hidden below ``min_cell`` (as on the
+    retention page); the other files' rows count table cells."""
     info = dataset.info()
     rows = []
     for name, src in dataset.sources.items():
@@ -24,7 +27,8 @@ def overview(dataset: Dataset) -> pd.DataFrame:
         rows.append(
             {
                 "Fil": src.file,
-                "Rækker": src.rows,
+                # trainees.csv has a row per doctor: its rows count persons.
+                "Rækker": fmt.HIDDEN if name == "trainees" and src.rows < min_cell else src.rows,
                 "Fra år": first,
                 "Til år": last,
                 "Tegnsæt": encoding if src.sheet is None else f"Excel (arket {src.sheet})",

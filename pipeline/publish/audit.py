@@ -49,11 +49,14 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
+from pipeline.data.catalog import write_bytes
 
 Terms = Mapping[Hashable, float]
 
@@ -665,6 +668,17 @@ def audit(
     return problems
 
 
+def namespaced(cells: Sequence[Cell], space: str) -> list[Cell]:
+    """``cells`` with their inner-cell keys prefixed by ``space``: cells about different sets of
+    units (doctors, posts) then never share a variable in a joint audit."""
+    return [Cell(c.name, {(space, key): v for key, v in c.terms.items()}, c.value) for c in cells]
+
+
+def namespaced_terms(forms: Mapping[str, Terms], space: str) -> dict[str, dict[Hashable, float]]:
+    """``sensitive`` forms with their keys prefixed like ``namespaced``."""
+    return {name: {(space, key): v for key, v in terms.items()} for name, terms in forms.items()}
+
+
 def save(
     path: str | Path,
     cells: Sequence[Cell],
@@ -688,7 +702,7 @@ def save(
         ],
         "sensitive": {name: _pairs(terms) for name, terms in (sensitive or {}).items()},
     }
-    Path(path).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    write_bytes(Path(path), json.dumps(data, ensure_ascii=False).encode("utf-8"))
 
 
 def load(path: str | Path) -> tuple[list[Cell], list[Ratio], dict[str, dict[Hashable, float]]]:
@@ -703,11 +717,22 @@ def load(path: str | Path) -> tuple[list[Cell], list[Ratio], dict[str, dict[Hash
 
 
 def _pairs(terms: Terms) -> list[list]:
-    return [[list(k) if isinstance(k, tuple) else k, float(v)] for k, v in terms.items()]
+    return [[_plain_key(k), float(v)] for k, v in terms.items()]
+
+
+def _plain_key(key: Any) -> Any:
+    """A key as JSON holds it: tuples as lists (nested too), numpy scalars as Python's."""
+    if isinstance(key, tuple):
+        return [_plain_key(k) for k in key]
+    return key.item() if isinstance(key, np.generic) else key
 
 
 def _terms(pairs: list[list]) -> dict[Hashable, float]:
-    return {tuple(k) if isinstance(k, list) else k: v for k, v in pairs}
+    return {_hashable_key(k): v for k, v in pairs}
+
+
+def _hashable_key(key: Any) -> Hashable:
+    return tuple(_hashable_key(k) for k in key) if isinstance(key, list) else key
 
 
 def _variables(forms: Iterable[Terms]) -> list[Hashable]:

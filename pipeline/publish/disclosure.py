@@ -537,6 +537,13 @@ class LinkedTables:
         return self._engine.sensitive()
 
 
+class Protected(dict):
+    """The frames ``protect_table`` returns, by name, with the published cells (``cells``) the
+    report stage's audit checks."""
+
+    cells: list[Cell]
+
+
 def protect_table(
     df: pd.DataFrame,
     counts: Sequence[str],
@@ -544,7 +551,7 @@ def protect_table(
     min_cell: int,
     margins: bool | Sequence[Sequence[str]] = True,
     within: Mapping[str, str] | None = None,
-) -> dict[str, pd.DataFrame]:
+) -> Protected:
     """Protect a table of counts you hold only aggregated, together with its margins.
 
     The table's rows are the inner cells; each count column is protected on its own.
@@ -624,7 +631,8 @@ def protect_table(
     )
     for by in groupings:
         engine.add("table" if sorted(by) == sorted(dims) else (",".join(by) or TOTAL), by)
-    out = engine.protect()
+    out = Protected(engine.protect())
+    out.cells = engine.cells()
     if "table" in out:
         shown = out["table"]
         order = engine.row_order("table", np.column_stack(codes) if dims else np.zeros((n, 0)))

@@ -31,9 +31,15 @@ MONTHS = (
 )
 
 
+# A count hidden by disclosure control (Danmarks Statistik's mark for "diskretioneret"); the
+# pages explain it. The same mark for every hidden cell: a reader must not tell which were
+# small and which were hidden to protect them.
+HIDDEN = ".."
+
+
 def number(value: Any, decimals: int = 0) -> str:
     """``12345.6`` -> ``"12.346"``; ``2.25, 1`` -> ``"2,3"``; missing -> ``"–"``."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if isinstance(value, str):
         return value
@@ -41,9 +47,14 @@ def number(value: Any, decimals: int = 0) -> str:
     return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".").replace("-", "−")
 
 
+def count(value: Any) -> str:
+    """A count of persons as published: hidden (``<NA>``) as ``HIDDEN``."""
+    return HIDDEN if value is None or value is pd.NA or value != value else number(value)
+
+
 def percent(share: Any, decimals: int = 1) -> str:
     """A share as Danish percent: ``0.025`` -> ``"2,5 %"``."""
-    if share is None or (isinstance(share, float) and math.isnan(share)):
+    if share is None or share is pd.NA or (isinstance(share, float) and math.isnan(share)):
         return "–"
     return f"{number(100 * share, decimals)}\u00a0%"
 

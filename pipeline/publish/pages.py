@@ -29,7 +29,7 @@ from pipeline.data.catalog import Catalog, write_bytes
 from pipeline.errors import InputError
 from pipeline.params import changed_params
 from pipeline.progress import reproducible, strip
-from pipeline.publish import fmt
+from pipeline.publish import audit, fmt
 from pipeline.publish.safety import check_page
 from pipeline.stages import load_stages
 
@@ -217,6 +217,7 @@ def publish(root: Path | str, params: dict[str, Any]) -> None:
             min_cell=params["report"]["min_cell"],
             disclosure=not page.unpublished,
         )
+    problems += audit_published(catalog, params["report"]["min_cell"])
     if problems:
         raise PublishError(["report: nothing was published; fix these and run again:", *problems])
     metrics = json.dumps(catalog.load_metrics(), indent=2, sort_keys=True, ensure_ascii=False)
@@ -271,6 +272,20 @@ def _exchange(a: Path, b: Path) -> bool:
     at_fdcwd, rename_exchange = -100, 2
     done = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
     return done == 0
+
+
+def audit_published(catalog: Catalog, min_cell: int) -> list[str]:
+    """The independent audit (``pipeline.publish.audit``) of every count the stages published
+    about persons, linked across pages and tables: a hidden count that the published numbers
+    pin down to a range narrower than ``min_cell`` stops publishing."""
+    cells, sensitive = [], {}
+    for path in sorted(catalog.disclosure_path("any").parent.glob("*.json")):
+        stage_cells, _, stage_sensitive = audit.load(path)
+        cells += stage_cells
+        sensitive.update(stage_sensitive)
+    if not cells:
+        return []
+    return [f"disclosure audit: {line}" for line in audit.audit(cells, (), min_cell, sensitive)]
 
 
 def _person_ids(catalog: Catalog) -> set[str]:

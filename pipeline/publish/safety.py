@@ -1,6 +1,7 @@
 """Checks on every page before it is published: no personal data, no small counts, no errors.
 
-Disclosure control happens where tables and curves are made (``pipeline.disclosure``); this is
+Disclosure control happens where tables and curves are made (``pipeline.publish.disclosure``),
+and the report stage audits every published count together (``pipeline.publish.audit``); this is
 the second line: the report stage reads each rendered page and refuses to publish when
 
 * a ``person_id`` from the input, or anything that looks like a CPR number, appears on it;
@@ -10,8 +11,9 @@ the second line: the report stage reads each rendered page and refuses to publis
   (``fmt.table(counts=...)``) and columns whose heading says they count persons;
 * a Python traceback, an error or a warning was printed.
 
-The first three are waived for the researcher pages only when an analyst turns
-``report.publish_safe`` off; the last never is.
+Only the small-count rule is waived, and only on the researcher pages, when an analyst turns
+``report.publish_safe`` off (those pages then go to ``reports/unpublished/``); the others never
+are.
 """
 
 from __future__ import annotations

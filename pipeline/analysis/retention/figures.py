@@ -25,8 +25,6 @@ from pipeline.publish.plotting import (
     year_axis,
 )
 
-PLOT_POINTS = 3000  # residuals drawn in the proportional-hazards figure
-
 
 def plot_cif(
     curves: pd.DataFrame,
@@ -107,23 +105,21 @@ def plot_forest(table: pd.DataFrame, title: str, xlabel: str = "Hazard ratio (lo
     return fig
 
 
-def plot_schoenfeld(schoenfeld: pd.DataFrame, term: str):
-    """Scaled Schoenfeld residuals of one term against time, with a lowess smoother: a flat line
-    means the hazard ratio is constant over time."""
+def plot_schoenfeld(binned: pd.DataFrame, term: str):
+    """Scaled Schoenfeld residuals of one term against time, averaged in bins of events
+    (``model.binned_residuals``: no dot is one doctor), with a lowess smoother through the bins:
+    a flat line means the hazard ratio is constant over time."""
     import matplotlib.pyplot as plt
     from statsmodels.nonparametric.smoothers_lowess import lowess
 
-    # The picture needs a few thousand points, not every event of a national register (the
-    # test in the table above uses all of them); the sample is seeded.
-    if len(schoenfeld) > PLOT_POINTS:
-        schoenfeld = schoenfeld.sample(PLOT_POINTS, random_state=0).sort_values("time")
     fig, ax = plt.subplots(figsize=(7, 3.6))
-    ax.scatter(schoenfeld["time"], schoenfeld[term], s=8, color=COLORS[2], alpha=0.5, marker="o")
-    smooth = lowess(schoenfeld[term], schoenfeld["time"], frac=0.5)
-    ax.plot(smooth[:, 0], smooth[:, 1], color=COLORS[0], marker="", label="Udglattet")
-    ax.axhline(
-        schoenfeld[term].mean(), color=COLORS[1], linestyle="--", marker="", label="Konstant effekt"
-    )
+    ax.scatter(binned["time"], binned["residual"], s=18, color=COLORS[2], marker="o",
+               label="Gennemsnit af hændelser")  # fmt: skip
+    if len(binned) >= 3:
+        smooth = lowess(binned["residual"], binned["time"], frac=0.6)
+        ax.plot(smooth[:, 0], smooth[:, 1], color=COLORS[0], marker="", label="Udglattet")
+    overall = float((binned["residual"] * binned["events"]).sum() / binned["events"].sum())
+    ax.axhline(overall, color=COLORS[1], linestyle="--", marker="", label="Konstant effekt")
     ax.set(
         title=f"Skalerede Schoenfeld-residualer: {COVARIATE_LABELS[term]}",
         xlabel="År siden start i I-stilling",

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
@@ -38,7 +38,8 @@ from pipeline.data.definitions import (
     followed_years,
     outcome_events,
 )
-from pipeline.disclosure import suppress_counts
+from pipeline.publish.audit import Cell
+from pipeline.publish.disclosure import LinkedTables, mask_dependent, protect_table
 
 log = logging.getLogger(__name__)
 
@@ -147,98 +148,139 @@ def funnel(prepared: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
     return out
 
 
-def publishable_funnel(table: pd.DataFrame, min_cell: int) -> pd.DataFrame:
-    """The funnel with small counts hidden, and the shares that would reveal them.
+FUNNEL_COUNTS = ("i_starts", "completed_i", "followed", "h_within_horizon")
+# The funnel's counts as measures of one set of doctors; the H-posts counted are those of the
+# fully followed, so each count is a subset of the one before it.
+FUNNEL_MEASURES = {
+    "i_starts": None,
+    "completed_i": "completed_i",
+    "followed": "full_followup",
+    "h_within_horizon": "h_followed",
+}
+FUNNEL_NESTED = {"h_within_horizon": "followed", "followed": "i_starts", "completed_i": "i_starts"}
+# Every funnel the stage publishes (tables, metrics and figures), protected together: a count
+# hidden in one cannot be recovered from the others, the totals or their differences.
+FUNNEL_TABLES = {
+    "total": (),
+    "cohort": ("cohort",),
+    "region": ("region",),
+    "specialty": ("specialty",),
+    "track": ("track",),
+    "cohort_region_specialty": ("cohort", "region", "specialty"),
+}
 
-    A share is hidden when the doctors who converted, or those who did not, are fewer than
-    ``min_cell``: with the denominator shown, the share would give their number away.
-    """
-    not_converted = table["followed"] - table["h_within_horizon"]
-    small = lambda v: (v > 0) & (v < min_cell)  # noqa: E731
-    # A small "followed" always has a small part, so these two cover it.
-    reveals = small(table["h_within_horizon"]) | small(not_converted)
-    out = suppress_counts(
-        table,
-        ["i_starts", "completed_i", "followed", "h_within_horizon"],
-        min_cell,
-        complementary=True,
-    )
-    for col in ("share", "share_low", "share_high"):
-        out[col] = out[col].where(~reveals)
-    return out
+
+@dataclass
+class Funnels:
+    """The published funnels (counts hidden as ``<NA>``, shares and intervals only where every
+    count of their row is shown) and what the report stage's audit needs to check them."""
+
+    tables: dict[str, pd.DataFrame]
+    linked: LinkedTables
+
+    def shown(self, by: str | None, group: Any) -> bool:
+        """Whether ``group`` of grouping ``by`` (None: everyone) has all its counts shown."""
+        table = self.tables["total" if by is None else by]
+        row = table if by is None else table[table[by].astype(str) == str(group)]
+        return bool(len(row)) and bool(row[list(FUNNEL_COUNTS)].notna().all(axis=None))
+
+
+def protected_funnels(prepared: pd.DataFrame, min_cell: int) -> Funnels:
+    """The funnels of ``FUNNEL_TABLES`` with primary and secondary suppression across all of
+    them (``pipeline.publish.disclosure.LinkedTables``); shares and Wilson intervals computed
+    from the published counts and blanked where a count of the row is hidden."""
+    micro = prepared.assign(h_followed=prepared["h_within_horizon"] & prepared["full_followup"])
+    dims = ["cohort", "region", "specialty", "track"]
+    linked = LinkedTables(micro, dims, FUNNEL_MEASURES, min_cell, FUNNEL_NESTED)
+    for name, by in FUNNEL_TABLES.items():
+        linked.add(name, by)
+    tables = {}
+    for name, table in linked.protect().items():
+        counts = list(FUNNEL_COUNTS)
+        empty = (table[counts].fillna(-1) == 0).all(axis=1)  # combinations nobody is in
+        table = table[~empty].drop(columns=[f"{c}_suppressed" for c in counts])
+        table = table.reset_index(drop=True)
+        followed = table["followed"].astype("float64")
+        converted = table["h_within_horizon"].astype("float64")
+        table["share"] = (converted / followed).where(followed > 0)
+        low, high = wilson(converted.fillna(0).to_numpy(), followed.fillna(0).to_numpy())
+        table["share_low"], table["share_high"] = low, high
+        tables[name] = mask_dependent(table, counts, ["share", "share_low", "share_high"])
+    return Funnels(tables, linked)
 
 
 # --------------------------------------------------------------------------------------------
 # Cumulative incidence (Aalen-Johansen)
 # --------------------------------------------------------------------------------------------
 def cumulative_incidence(
-    prepared: pd.DataFrame, by: str | None = None, min_cell: int = 1
+    prepared: pd.DataFrame,
+    by: str | None = None,
+    min_cell: int = 1,
+    shown: Callable[[Any], bool] | None = None,
 ) -> pd.DataFrame:
-    """Aalen-Johansen cumulative incidence of each outcome, overall or per group.
+    """Aalen-Johansen cumulative incidence of each outcome, overall or per group, as published.
 
-    A group with fewer than ``min_cell`` doctors gets no curve, and each curve stops where
-    fewer than ``min_cell`` doctors remain at risk. Intervals are pointwise 95 % on the
-    log(-log) scale.
+    Only groups that ``shown`` allows (those whose funnel counts are published) and that have
+    ``min_cell`` doctors get curves. A curve is published only at points that each rest on at
+    least ``min_cell`` events of its outcome since the previous point and ``min_cell`` doctors
+    still at risk: between them it is flat, so no step is one doctor's. Intervals are pointwise
+    95 % on the log(-log) scale.
 
     Returns
     -------
     DataFrame
-        Long: (``group``,) ``outcome``, ``time``, ``cif``, ``ci_low``, ``ci_high``, ``at_risk``;
-        each curve starts at time 0 with incidence 0.
+        Long: (``group``,) ``outcome``, ``time``, ``cif``, ``ci_low``, ``ci_high``; each curve
+        starts at time 0 with incidence 0.
     """
     log.info("retention: cumulative incidence %s", f"by {by}" if by else "overall")
     frames = []
     for key, df in _split(prepared, by):
-        if len(df) < max(min_cell, 1):
+        if len(df) < max(min_cell, 1) or (shown is not None and not shown(key)):
             continue
         time, event = df["time"].to_numpy(), df["event"].to_numpy()
+        if not (event > 0).any():
+            continue
+        fit = _aalen_johansen(time, event)
+        times = np.asarray(fit.times)
         order = np.sort(time)
-        if (event > 0).any():
-            fit = _aalen_johansen(time, event)
-            times = np.asarray(fit.times)
-        else:
-            fit, times = None, np.unique(time)
         at_risk = len(order) - np.searchsorted(order, times, side="left")
         for code, outcome in OUTCOMES.items():
-            if fit is not None and code <= len(fit.cinc):
-                cif, se = np.asarray(fit.cinc[code - 1]), np.asarray(fit.cinc_se[code - 1])
-            else:
-                cif, se = np.zeros(len(times)), np.zeros(len(times))
-            low, high = _loglog_interval(cif, se)
+            if code > len(fit.cinc):
+                continue
+            cif, se = np.asarray(fit.cinc[code - 1]), np.asarray(fit.cinc_se[code - 1])
+            events = np.bincount(np.searchsorted(times, time[event == code]), minlength=len(times))[
+                : len(times)
+            ]
+            keep = _publishable_points(events, at_risk, max(min_cell, 1))
+            low, high = _loglog_interval(cif[keep], se[keep])
             curve = pd.DataFrame(
                 {
                     "outcome": outcome,
-                    "time": times,
-                    "cif": cif,
-                    "ci_low": low,
-                    "ci_high": high,
-                    "at_risk": at_risk,
+                    "time": np.r_[0.0, times[keep]],
+                    "cif": np.r_[0.0, cif[keep]],
+                    "ci_low": np.r_[0.0, low],
+                    "ci_high": np.r_[0.0, high],
                 }
             )
-            curve = curve[curve["at_risk"] >= max(min_cell, 1)]
-            start = pd.DataFrame(
-                {
-                    "outcome": [outcome],
-                    "time": [0.0],
-                    "cif": [0.0],
-                    "ci_low": [0.0],
-                    "ci_high": [0.0],
-                    "at_risk": [len(df)],
-                }
-            )
-            curve = pd.concat([start, curve], ignore_index=True)
             if by is not None:
                 curve.insert(0, "group", key)
             frames.append(curve)
-    columns = ([] if by is None else ["group"]) + [
-        "outcome",
-        "time",
-        "cif",
-        "ci_low",
-        "ci_high",
-        "at_risk",
-    ]
+    columns = ([] if by is None else ["group"]) + ["outcome", "time", "cif", "ci_low", "ci_high"]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
+def _publishable_points(events: np.ndarray, at_risk: np.ndarray, min_cell: int) -> np.ndarray:
+    """Indices of event times where a curve may be published: at least ``min_cell`` events of
+    its outcome since the last published point, and ``min_cell`` still at risk."""
+    keep, since = [], 0
+    for i, (count, risk) in enumerate(zip(events, at_risk, strict=True)):
+        if risk < min_cell:
+            break
+        since += int(count)
+        if since >= min_cell:
+            keep.append(i)
+            since = 0
+    return np.asarray(keep, dtype=int)
 
 
 def _split(prepared: pd.DataFrame, by: str | None) -> list[tuple[Any, pd.DataFrame]]:
@@ -273,23 +315,30 @@ def incidence_at(
     by: str | None = None,
     min_cell: int = 1,
     outcome: str = "h_psychiatry",
+    shown: Callable[[Any], bool] | None = None,
 ) -> pd.DataFrame:
     """Cumulative incidence of ``outcome`` at ``horizon`` years with its 95 % interval.
 
-    Computed from the data rather than from the displayed curves, which stop where few remain
-    at risk: a group's value at the horizon describes the whole group. Groups with fewer than
-    ``min_cell`` doctors get no value, nor do groups whose follow-up ends (censored) before
-    the horizon, where the estimator is undefined.
+    Computed from the data rather than from the displayed curves: a group's value at the
+    horizon describes the whole group. A value is published only for groups ``shown`` allows,
+    with ``min_cell`` doctors who had the outcome by the horizon and ``min_cell`` who had not (a
+    share is a count once its group's size is known), and whose follow-up reaches the horizon
+    (the estimator is undefined beyond it). With no event at all the incidence is 0 and its
+    interval the exact binomial one, never of zero width.
     """
     code = next(k for k, v in OUTCOMES.items() if v == outcome)
     rows = []
     for key, df in _split(prepared, by):
-        row = {"cif": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": len(df)}
+        row = {"cif": np.nan, "ci_low": np.nan, "ci_high": np.nan}
         last = df["time"].max() if len(df) else 0.0
         ends_in_event = len(df) and (df.loc[df["time"] == last, "event"] > 0).all()
-        if len(df) >= max(min_cell, 1) and (last >= horizon or ends_in_event):
-            if not (df["event"] == code).any():
-                row.update(cif=0.0, ci_low=0.0, ci_high=0.0)
+        had = int(((df["event"] == code) & (df["time"] <= horizon)).sum())
+        publishable = (shown is None or shown(key)) and (
+            had == 0 or min(had, len(df) - had) >= max(min_cell, 1)
+        )
+        if publishable and len(df) >= max(min_cell, 1) and (last >= horizon or ends_in_event):
+            if had == 0:
+                row.update(cif=0.0, ci_low=0.0, ci_high=1 - 0.025 ** (1 / len(df)))
             else:
                 fit = _aalen_johansen(df["time"].to_numpy(), df["event"].to_numpy())
                 i = np.searchsorted(fit.times, horizon, side="right") - 1
@@ -498,6 +547,29 @@ def _ph_test(res, time, status, terms) -> tuple[pd.DataFrame, pd.DataFrame]:
     return table, schoenfeld
 
 
+def binned_residuals(
+    schoenfeld: pd.DataFrame, term: str, min_cell: int, bins: int = 30
+) -> pd.DataFrame:
+    """Scaled Schoenfeld residuals of ``term`` averaged over consecutive events in time, at
+    least ``min_cell`` events a bin (about ``bins`` bins), for the proportional-hazards figure:
+    a dot per event would be a dot per doctor.
+
+    Returns
+    -------
+    DataFrame
+        ``time`` (mean), ``residual`` (mean) and ``events`` per bin.
+    """
+    ordered = schoenfeld.sort_values("time", kind="stable").reset_index(drop=True)
+    size = max(min_cell, -(-len(ordered) // bins))
+    groups = np.arange(len(ordered)) // size
+    if len(ordered) % size and groups.max() > 0:
+        groups[groups == groups.max()] -= 1  # a short last bin joins the one before
+    binned = ordered.groupby(groups).agg(
+        time=("time", "mean"), residual=(term, "mean"), events=(term, "size")
+    )
+    return binned.reset_index(drop=True)
+
+
 def fit_logistic(prepared: pd.DataFrame, min_cell: int = 1) -> ModelResult:
     """Odds ratios of an H-post in psychiatry within the horizon, among doctors followed that
     long (a robustness check on the Cox model that needs no proportional hazards)."""
@@ -529,11 +601,46 @@ def fill_rates(
     """Posts advertised and filled, the fill rate and its Wilson 95 % interval, per group."""
     df = posts.assign(**{c: posts[c].astype(str) for c in ("region", "specialty", "post_type")})
     out = df.groupby(list(by), as_index=False, sort=True)[["advertised", "filled"]].sum()
-    out["fill_rate"] = np.where(
-        out["advertised"] > 0, out["filled"] / out["advertised"].clip(lower=1), np.nan
+    return _with_rates(out)
+
+
+def _with_rates(table: pd.DataFrame) -> pd.DataFrame:
+    filled = table["filled"].astype("float64")
+    advertised = table["advertised"].astype("float64")
+    table["fill_rate"] = (filled / advertised).where(advertised > 0)
+    low, high = wilson(filled.fillna(0).to_numpy(), advertised.to_numpy())
+    table["ci_low"], table["ci_high"] = low, high
+    return mask_dependent(table, ["filled"], ["fill_rate", "ci_low", "ci_high"])
+
+
+FILL_TABLES = {
+    "national": ("year", "post_type", "specialty"),
+    "region": ("region", "post_type", "specialty"),
+}
+
+
+def protected_fill_rates(
+    posts: pd.DataFrame, min_cell: int
+) -> tuple[dict[str, pd.DataFrame], list[Cell]]:
+    """The published fill-rate tables (``FILL_TABLES``: national per year, and per region over
+    all years), filled posts below ``min_cell`` hidden together with whatever would give them
+    back (the other table's totals, the posts advertised); rates and intervals only where the
+    filled count is shown. Also the published cells, for the report stage's audit."""
+    df = posts.assign(**{c: posts[c].astype(str) for c in ("region", "specialty", "post_type")})
+    dims = ["year", "region", "post_type", "specialty"]
+    shown = protect_table(
+        df[[*dims, "advertised", "filled"]],
+        ["filled"],
+        dims,
+        min_cell,
+        margins=[list(by) for by in FILL_TABLES.values()],
+        within={"filled": "advertised"},
     )
-    out["ci_low"], out["ci_high"] = wilson(out["filled"], out["advertised"])
-    return out
+    tables = {}
+    for name, by in FILL_TABLES.items():
+        table = shown[",".join(by)].drop(columns=["filled_suppressed"], errors="ignore")
+        tables[name] = _with_rates(table.sort_values(list(by)).reset_index(drop=True))
+    return tables, shown.cells
 
 
 def fill_rate_trend(posts: pd.DataFrame) -> pd.DataFrame:
@@ -571,13 +678,17 @@ def fill_rate_trend(posts: pd.DataFrame) -> pd.DataFrame:
 # Metrics
 # --------------------------------------------------------------------------------------------
 def metrics(
-    prepared: pd.DataFrame,
+    funnels: Funnels,
     overall_at: pd.DataFrame,
     regional_at: pd.DataFrame,
     cox: ModelResult,
     horizon: float,
 ) -> dict[str, Any]:
-    out: dict[str, Any] = {"n_trainees": len(prepared), "horizon_years": horizon}
+    """The retention section of ``reports/metrics.json``: only published numbers (the number of
+    trainees from the protected funnel, incidences of groups shown)."""
+    total = funnels.tables["total"]["i_starts"]
+    n = None if total.isna().any() or not len(total) else int(total.iloc[0])
+    out: dict[str, Any] = {"n_trainees": n, "horizon_years": horizon}
     overall = overall_at.iloc[0] if len(overall_at) else None
     out.update(_incidence_metrics("cif_h_at_horizon", overall))
     hr = cox.ratio("combined_track")

@@ -8,8 +8,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.analysis.retention.model import ModelResult, Note
-from pipeline.disclosure import SUPPRESSED, suppress_counts
-from pipeline.publish.fmt import Table, interval, number, percent
+from pipeline.publish.fmt import HIDDEN, Table, count, interval, number, percent
 from pipeline.publish.fmt import table as styled_table
 from pipeline.publish.labels import (
     COVARIATE_LABELS,
@@ -51,7 +50,7 @@ def funnel_table(table: pd.DataFrame, groups: Sequence[str] = ()) -> Table:
     for column in groups:
         out[GROUPING_LABELS[column]] = [group_label(column, v) for v in table[column]]
     for column, title in FUNNEL_COLUMNS.items():
-        out[title] = [number(v) for v in table[column]]  # suppressed cells are text already
+        out[title] = [count(v) for v in table[column]]
     out["Andel"] = [percent(v) for v in table["share"]]
     out["95 %-interval"] = [
         interval(lo, hi, percent)
@@ -110,18 +109,16 @@ def ph_table(ph: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def fill_rate_table(rates: pd.DataFrame, min_cell: int) -> Table:
-    """Fill rates for display, small numbers of filled posts hidden and marked as counts."""
-    shown = suppress_counts(
-        rates, ["filled"], min_cell, dependent=["fill_rate", "ci_low", "ci_high"]
-    )
+def fill_rate_table(shown: pd.DataFrame) -> Table:
+    """Fill rates per region for display (``model.protected_fill_rates``: hidden counts shown
+    as the hidden mark), the filled posts marked as counts."""
     out = pd.DataFrame(
         {
             "Region": shown["region"],
             "Stilling": shown["post_type"] + "-stilling",
             "Speciale": shown["specialty"].map(SPECIALTY_LABELS),
             "Opslået": [number(v) for v in shown["advertised"]],
-            "Besat": [number(v) for v in shown["filled"]],
+            "Besat": [count(v) for v in shown["filled"]],
             "Andel besat": [percent(v) for v in shown["fill_rate"]],
             "95 %-interval": [
                 interval(lo, hi, percent)
@@ -149,10 +146,6 @@ def trend_table(trend: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _count(value: int, min_cell: int) -> str:
-    return SUPPRESSED.format(min_cell=min_cell) if 0 < value < min_cell else number(value)
-
-
 def _ratio(value: float) -> str:
     return number(value, 2)
 
@@ -161,20 +154,16 @@ def p_value(p: float) -> str:
     return "<0,001" if p < 0.001 else number(p, 3)
 
 
-def data_text(prepared: pd.DataFrame, horizon: float, min_cell: int) -> str:
-    """What the data hold: doctors, cohorts, follow-up and outcomes."""
-    if len(prepared) == 0:
+def data_text(total: pd.DataFrame, first: int, last: int, horizon: float, min_cell: int) -> str:
+    """What the data hold, from the published total funnel: doctors, cohorts, follow-up."""
+    if not len(total):
         return "Data indeholder ingen læger i introduktionsstilling."
-    counts = prepared["outcome"].value_counts()
+    row = total.iloc[0]
     return (
-        f"Data omfatter {_count(len(prepared), min_cell)} læger, der begyndte i I-stilling i "
-        f"{prepared['cohort'].min()}–{prepared['cohort'].max()}; "
-        f"{_count(int(prepared['full_followup'].sum()), min_cell)} af dem er fulgt mindst "
-        f"{number(horizon)} år. Første udfald: "
-        f"{_count(int(counts.get('h_psychiatry', 0)), min_cell)} H-forløb i psykiatrien, "
-        f"{_count(int(counts.get('h_other', 0)), min_cell)} H-forløb i et andet speciale og "
-        f"{_count(int(counts.get('exit', 0)), min_cell)} stoppet uden H-forløb; "
-        f"{_count(int(counts.get('censored', 0)), min_cell)} har endnu ikke haft et udfald."
+        f"Data omfatter {count(row['i_starts'])} læger, der begyndte i I-stilling i "
+        f"{first}–{last}; {count(row['followed'])} af dem er fulgt mindst {number(horizon)} år. "
+        f"Tal markeret {HIDDEN} er skjult, fordi de beskriver færre end {min_cell} personer "
+        "eller kunne regnes ud fra andre tal."
     )
 
 

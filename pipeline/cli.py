@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="default",
         help=(
             "default: calibrated to the published figures; reversed: the findings reversed "
-            "(physicians grow faster than patients, posts filled, a combined track for all)"
+            "(physicians grow faster than patients, posts filled, nobody on a combined track)"
         ),
     )
 

@@ -12,24 +12,32 @@ How the tables are made, and why in this order
    (``PATIENTS_PUBLISHED``, ``CHILD_PATIENTS_PUBLISHED``) and the dip so 2020 meets its published
    count. The trend is a damped one (growth decays towards ``PATIENT_LONG_RUN_GROWTH``), not a
    line through anchor points. Regions split the national count by slowly drifting shares.
-2. **I-posts**: advertised per year, region and specialty (Poisson around a national level),
-   filled ones binomial. One trainee per filled I-post.
+2. **I-posts**: advertised = a dimensioning plan (a national number split by region), filled
+   ones binomial. One trainee per filled I-post.
 3. **Trainees**: every doctor's competing outcomes (H-post in psychiatry, H-post elsewhere,
-   exit) drawn from ``TraineeHazards``; doctors whose I-post began in the
+   exit) from ``TraineeHazards``, drawn with uniforms spread evenly within each cohort
+   (``_cohort_uniforms``: randomised quasi-Monte Carlo, so a cohort's outcomes follow the model
+   closely and a year's H-starts can meet a published count). Doctors whose I-post began in the
    ``BEFORE_DATA_COHORTS`` years before the data are simulated too, but not written.
 4. **H-posts**: *filled* = the H-starts in psychiatry of those doctors per year, region (that of
    the I-post) and specialty; *advertised* = filled + unfilled, the unfilled posts drawn so the
    national unfilled share follows ``H_UNFILLED_PUBLISHED``. Trainees and H-posts therefore
    agree: in every cell the filled H-posts are the written trainees' H-starts plus the H-starts
    of doctors whose I-post began before the data (the README states how many, per year).
-5. **Physicians**: specialists from a person-level stock simulation since 1965 whose inflow
-   after the data begin is the completed H-courses of step 3; trainees are the doctors of
-   step 3 in an I- or H-post on 31 December. Rows are split by sex; FTE per head follows the
-   planted pattern ``FTE_PER_HEAD``.
+5. **Physicians**: specialists from a person-level stock simulation since ``STOCK_START`` whose
+   inflow after the data begin is the completed H-courses of step 3, with exits by age
+   (``_ExitBudgets``); trainees are the doctors of step 3 in an I- or H-post on 31 December.
+   Rows are split by sex; FTE per head follows the planted pattern (``FTE_*``, ``fte_pattern``).
 6. **Specialist posts** (optional file): filled = the specialist headcount, vacancies and locums
    from synthetic vacancy rates (no published figure).
 7. **Initiatives** (optional file): the source documents' initiatives with their dates, and the
-   effects planted in steps 3-5 (``INITIATIVES``; placebos have none).
+   effects planted in steps 3-5 (``INITIATIVES``; placebos have none). ``synthesize_with_truth``
+   returns the planted effects in the initiatives stage's units.
+
+``SCENARIOS`` holds the calibrated default and ``reversed``, a world whose findings are the
+opposite (for a pipeline test that every finding flips). ``CALIBRATION_TARGETS`` lists each
+published figure the demo represents with the tolerance ``tests/test_demo_calibration.py``
+holds it to.
 
 Each table draws from its own random stream, so ``--trainees N`` changes only the trainees
 (``trainees.csv`` is then a separate population of N doctors for load tests; the posts and
@@ -53,6 +61,7 @@ import pandas as pd
 
 from pipeline.data import contract
 from pipeline.data.ingest import SYNTHETIC_MARKER
+from pipeline.data.reference import compare_with_reference
 from pipeline.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -369,8 +378,9 @@ class Scenario:
     h_hazard_factor
         Multiplies the H-post-in-psychiatry hazard of every trainee.
     combined_track
-        ``"initiatives"``: combined tracks only where the initiatives put them; ``"all"``:
-        every I-post comes with a guaranteed H-post.
+        ``"initiatives"``: combined tracks only where the initiatives put them; ``"none"``:
+        nobody on a combined track (the supply stage needs the regular track's conversion, and
+        handles a missing combined track; everybody on one would leave no regular track).
     other_entrants_factor
         Multiplies the yearly specialists arriving from elsewhere in the data's years.
     vacancy_factor
@@ -403,8 +413,8 @@ SCENARIOS = {
     "reversed": Scenario(
         "reversed",
         "the demo's findings reversed: patients almost flat while physicians grow fast, "
-        "nearly every I- and H-post filled, every I-post with a guaranteed H-post (combined "
-        "track for all), few specialist vacancies, no planted initiative effects",
+        "nearly every I- and H-post filled and most I-doctors continuing to an H-post, "
+        "nobody on a combined track, few specialist vacancies, no planted initiative effects",
         calibrated=False,
         patient_growth=0.004,
         child_growth=0.006,
@@ -412,8 +422,8 @@ SCENARIOS = {
         i_fill=0.99,
         h_unfilled=0.01,
         region_fill_spread=0.0,
-        h_hazard_factor=1.5,
-        combined_track="all",
+        h_hazard_factor=3.5,
+        combined_track="none",
         other_entrants_factor=6.0,
         vacancy_factor=0.1,
         plant_effects=False,
@@ -562,6 +572,7 @@ def _excess_growth_sum(years: np.ndarray) -> np.ndarray:
 
 
 def _pandemic(years: np.ndarray, dip: float) -> np.ndarray:
+    """The pandemic's log dip: ``dip`` in 2020, ``PANDEMIC_AFTERMATH`` of it in 2021."""
     year = PATIENTS_PANDEMIC[0]
     return np.select([years == year, years == year + 1], [dip, dip * PANDEMIC_AFTERMATH], 0.0)
 
@@ -704,8 +715,8 @@ def _combined_share(
     year: np.ndarray, region: np.ndarray, spec: np.ndarray, scenario: Scenario
 ) -> np.ndarray:
     """Probability that an I-start comes with a guaranteed H-post (the initiatives' tracks)."""
-    if scenario.combined_track == "all":
-        return np.ones(year.shape)
+    if scenario.combined_track == "none":
+        return np.zeros(year.shape)
     adult = spec == SPECIALTIES.index(ADULT)
     rn = (region == NORDJYLLAND) & adult & (year >= 2018) & (year <= 2022)
     rm = (region == MIDTJYLLAND) & adult & (year >= 2019)
@@ -713,6 +724,7 @@ def _combined_share(
 
 
 def _month_start(year: np.ndarray, month: np.ndarray) -> np.ndarray:
+    """The first day of ``month`` in ``year``, as datetime64[D]."""
     months = (year - 1970).astype("datetime64[Y]").astype("datetime64[M]") + (month - 1)
     return months.astype("datetime64[D]")
 
@@ -1061,16 +1073,17 @@ def _h_posts(
 # Physicians
 # --------------------------------------------------------------------------------------------
 def _band_index(age: np.ndarray) -> np.ndarray:
+    """Index of the contract's five-year age band of each age (25-29 below, 70+ above)."""
     idx = np.searchsorted(AGE_BAND_EDGES, np.floor(age), side="right") - 1
     return np.clip(idx, 0, N_BANDS - 1)
 
 
-def _cube(region, spec, female, age, weights=None) -> np.ndarray:
+def _cube(region: np.ndarray, spec: np.ndarray, female: np.ndarray, age: np.ndarray) -> np.ndarray:
     """Counts per (region, specialty, sex F/M, age band): shape (R, S, 2, B)."""
     idx = ((region * N_SPECIALTIES + spec) * N_SEXES + np.where(female, 0, 1)) * N_BANDS
     idx = idx + _band_index(age)
     size = N_REGIONS * N_SPECIALTIES * N_SEXES * N_BANDS
-    counts = np.bincount(idx, weights=weights, minlength=size)
+    counts = np.bincount(idx, minlength=size)
     return counts.reshape(N_REGIONS, N_SPECIALTIES, N_SEXES, N_BANDS)
 
 
@@ -1487,6 +1500,7 @@ def _sum_region(cube: np.ndarray, region: int, spec: int | None) -> np.ndarray:
 
 
 def _sum_exit(cube: np.ndarray, region: int, spec: int | None) -> np.ndarray:
+    """Yearly counts of a (Y, R, S) array for one region (and specialty)."""
     part = cube[:, region]
     return part[:, spec] if spec is not None else part.sum(axis=1)
 
@@ -1689,8 +1703,6 @@ def calibration_table(tables: dict[str, pd.DataFrame], reference: pd.DataFrame) 
         ``measure``, ``year``, ``published``, ``data``, ``difference`` (relative or absolute, as
         the tolerance), ``tolerance``, ``relative``, ``within`` and ``why``.
     """
-    from pipeline.data.reference import compare_with_reference
-
     compared = compare_with_reference(tables, reference)
     rows = []
     for target in CALIBRATION_TARGETS + EXTRA_TARGETS:

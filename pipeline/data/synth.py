@@ -1902,8 +1902,10 @@ def _pct(x: float, digits: int = 0) -> str:
 
 
 def _paragraphs(*texts: str) -> str:
-    """Prose paragraphs wrapped at 100 columns (Markdown ignores the line breaks)."""
-    return "\n\n".join(textwrap.fill(" ".join(t.split()), width=100) for t in texts)
+    """Prose paragraphs wrapped at 100 columns (Markdown ignores the line breaks), never
+    between a number and its " %"."""
+    wrapped = (textwrap.fill(" ".join(t.split()).replace(" %", "\0%"), width=100) for t in texts)
+    return "\n\n".join(wrapped).replace("\0", " ")
 
 
 def _readme(config: SynthConfig, tables: dict[str, pd.DataFrame], truth: dict, dialect: str) -> str:
@@ -1955,21 +1957,36 @@ def _readme(config: SynthConfig, tables: dict[str, pd.DataFrame], truth: dict, d
         )
     else:
         calibration = f"## Scenario `{scenario.name}`: not calibrated\n\n" + _paragraphs(
-            f"This dataset is {scenario.description}. It exists to test that the pages say what "
-            "the data say; its figures are not meant to resemble any published figure."
+            "Its figures are not meant to resemble any published figure: the dataset exists to "
+            "test that the pages say what the data say, with every finding of the demo reversed."
         )
+    if scenario.calibrated:
+        patients = f"""The total's trend grows by a long-run {_pct(PATIENT_LONG_RUN_GROWTH, 1)}
+            a year plus an excess that decays by a factor {PATIENT_GROWTH_DECAY} a year; the
+            child & adolescent trend grows at a constant rate. The noise is drawn first, then
+            the trends' level and growth (and the dip) are solved so the series pass through the
+            published statistics: the realised series meets them and is still a trend with
+            noise, not a line through points."""
+        unfilled = f"""follows the published shares (2016-2018) and about
+            {_pct(H_UNFILLED_LEVEL[ADULT])} (adult) and {_pct(H_UNFILLED_LEVEL[CHILD])} (child &
+            adolescent) in other years, less the national initiative's gain from 2019"""
+    else:
+        patients = f"""Not calibrated: the total grows by {_pct(scenario.patient_growth, 1)} and
+            the child & adolescent patients by {_pct(scenario.child_growth, 1)} a year from the
+            published 2011 level."""
+        unfilled = f"is {_pct(scenario.h_unfilled or 0, 1)} every year"
+    elsewhere = (
+        f" ({scenario.other_entrants_factor:g} times as many in the data's years here)"
+        if scenario.other_entrants_factor != 1
+        else ""
+    )
     how = _paragraphs(
         f"""**Patients.** Per age group, a smooth trend in logs plus year-to-year noise that is
         autocorrelated (AR(1), coefficient {PATIENT_NOISE_AR}, innovation sd
         {PATIENT_NOISE_SD}) and a dip in the pandemic year {PATIENTS_PANDEMIC[0]}
-        ({_pct(PANDEMIC_AFTERMATH)} of it left the year after). The total's trend grows by a
-        long-run {_pct(PATIENT_LONG_RUN_GROWTH, 1)} a year plus an excess that decays by a factor
-        {PATIENT_GROWTH_DECAY} a year; the child & adolescent trend grows at a constant rate.
-        The noise is drawn first, then the trends' level and growth (and the dip) are solved so
-        the series pass through the published statistics (a calibrated dataset only): the
-        realised series meets them and is still a trend with noise, not a line through points.
-        The regions split the national count by their population shares, with a slow drift and
-        autocorrelated noise.""",
+        ({_pct(PANDEMIC_AFTERMATH)} of it left the year after). {patients} The regions split
+        the national count by their population shares, with a slow drift and autocorrelated
+        noise.""",
         f"""**Training posts and trainees.** The I-posts advertised are a dimensioning plan (a
         national number growing {_pct(scenario.i_post_growth)} a year, split by region); the
         filled ones are binomial (fill rate about {_pct(scenario.i_fill)}). One doctor per
@@ -1978,23 +1995,28 @@ def _readme(config: SynthConfig, tables: dict[str, pd.DataFrame], truth: dict, d
         uniforms spread evenly within each cohort (randomised quasi-Monte Carlo), so a cohort's
         outcomes follow the model closely. **The filled H-posts are these doctors'
         H-starts** (region of the I-post, specialty of the H-post); the advertised ones add the
-        unfilled posts, drawn so the national share unfilled follows the published shares
-        (2016-2018) and about {_pct(H_UNFILLED_LEVEL[ADULT])} (adult) and
-        {_pct(H_UNFILLED_LEVEL[CHILD])} (child & adolescent) in other years, less the national
-        initiative's gain from 2019. In every year, region and specialty the filled H-posts
-        equal the H-starts in `trainees.csv`, except for H-starts by doctors whose I-post began
+        unfilled posts, drawn so the national share unfilled {unfilled}. In every year, region
+        and specialty the filled H-posts equal the H-starts in `trainees.csv`, except for
+        H-starts by doctors whose I-post began
         before {config.first_year} (simulated, not written): {before["total"]} in all
         ({before_years}).""",
         f"""**Physicians.** Specialists are simulated person by person from {STOCK_START}: new
         specialists before the data come from a history sized to the published stock of 2020
         and the share over 65; from {config.first_year + H_DURATION_YEARS} on they are the
         trainees above who complete their H-course ({_pct(H_COMPLETION)}) after
-        {H_DURATION_YEARS} years, plus a few from elsewhere each year; exits by age. Trainees are
+        {H_DURATION_YEARS} years, plus a few from elsewhere each year{elsewhere}; exits by age.
+        Trainees are
         the doctors above in an I- or H-post on 31 December. Rows are split by sex. **FTE per
         head is planted** by sex and age band, the same for both grades: {FTE_WOMEN_30_44} for
         women aged 30-44, {FTE_OVER_65} for everyone aged 65 and over, {FTE_OTHERWISE} for
         everyone else; each row's FTE is its headcount times that plus noise (sd
         {FTE_NOISE_SD}), rounded to 0.1:""",
+    )
+    pilot = (
+        f""". Nordjylland's pilot offered "up to four" H-posts a year on combined tracks, about
+        half of the region's adult I-posts: hence {_pct(RN_COMBINED_SHARE)}"""
+        if scenario.plant_effects
+        else ". This scenario plants no effect: every initiative is a placebo here"
     )
     posts = _paragraphs(
         f"""**Specialist posts (synthetic assumptions: nothing is published).** `filled` is the
@@ -2010,10 +2032,9 @@ def _readme(config: SynthConfig, tables: dict[str, pd.DataFrame], truth: dict, d
         document gives only a year, its first day; where it gives none, the document's year).
         The effects are synthetic, planted by the generator; placebos have none. Each applies
         in the years the initiatives stage counts as treated (a start in January-June treats
-        its own year). Nordjylland's pilot offered "up to four" H-posts a year on combined
-        tracks, about half of the region's adult I-posts: hence {_pct(RN_COMBINED_SHARE)}. The
-        effects are in the stage's units: conversion (an H-post in psychiatry within three
-        years of the I-start, by I-start cohort) and fill rates in percentage points,
+        its own year){pilot}. The effects are in the stage's units: conversion (an H-post in
+        psychiatry within three years of the I-start, by I-start cohort) and fill rates in
+        percentage points,
         specialists as a relative change of the headcount, specialist exits as the change in
         the yearly exit rate of specialists aged 60+ in percentage points. Conversion,
         specialists and exits compare this dataset with the same random draws without the

@@ -104,7 +104,7 @@ CHILD_PATIENTS_PUBLISHED = {2017: 35_578, 2022: 43_530}
 # seed paper (Danske Regioner c. 2019).
 PATIENT_LONG_RUN_GROWTH = 0.018
 PATIENT_GROWTH_DECAY = 0.70  # per year: the excess growth halves in about two years
-PATIENT_TREND_ORIGIN = 2011  # the excess growth is constant before this year
+PATIENT_TREND_ORIGIN = 2011  # the excess growth peaks here and fades both ways
 # Year-to-year noise in logs: AR(1) with this coefficient and innovation sd (assumptions, in the
 # range the growth models' AR(1) calibration covers: pipeline/analysis/growth).
 PATIENT_NOISE_AR = 0.5
@@ -558,8 +558,9 @@ def _ar1(rng: np.random.Generator, n: int, coef: float, sd: float, k: int = 1) -
 def _excess_growth_sum(years: np.ndarray) -> np.ndarray:
     """Sum of the decaying excess growth from ``PATIENT_TREND_ORIGIN`` to each year.
 
-    The excess growth in year ``k`` (from ``k - 1`` to ``k``) is ``decay ** (k - origin)``,
-    and 1 before the origin (so the trend does not explode backwards).
+    The excess growth in year ``k`` (from ``k - 1`` to ``k``) is
+    ``decay ** abs(k - origin)``: it peaks at the origin and fades both ways, so the trend
+    neither explodes nor collapses for years far from the published figures.
     """
     origin, decay = PATIENT_TREND_ORIGIN, PATIENT_GROWTH_DECAY
     out = np.empty(len(years))
@@ -567,7 +568,7 @@ def _excess_growth_sum(years: np.ndarray) -> np.ndarray:
         if y >= origin:
             out[i] = sum(decay ** (k - origin) for k in range(origin + 1, y + 1))
         else:
-            out[i] = -(origin - y)
+            out[i] = -sum(decay ** (origin - k) for k in range(y + 1, origin + 1))
     return out
 
 

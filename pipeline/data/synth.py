@@ -477,18 +477,44 @@ class SynthConfig:
 def synthesize(config: SynthConfig) -> dict[str, pd.DataFrame]:
     """Generate every contract table (typed, before formatting as text).
 
+    Parameters
+    ----------
+    config
+        What to generate; the same config gives the same tables.
+
     Returns
     -------
     dict
         ``patients``, ``physicians``, ``training_posts``, ``trainees``, ``specialist_posts`` and
         ``initiatives``; ``synthesize_with_truth`` also returns what was planted.
+
+    Raises
+    ------
+    InputError
+        Fewer than five years, or an unknown scenario.
     """
     return synthesize_with_truth(config)[0]
 
 
 def synthesize_with_truth(config: SynthConfig) -> tuple[dict[str, pd.DataFrame], dict]:
-    """The tables, and the planted truth (FTE pattern, initiative effects, H-starts before the
-    data) that the README and ``synthetic.json`` report."""
+    """The tables, and the planted truth that the README and ``synthetic.json`` report.
+
+    Parameters
+    ----------
+    config
+        What to generate.
+
+    Returns
+    -------
+    tables : dict
+        As ``synthesize``.
+    truth : dict
+        ``scenario``; ``fte_per_head`` (sex -> age band -> FTE per head); ``h_starts_before_data``
+        (``total`` and ``per_year``: filled H-posts taken by doctors whose I-post is before the
+        data, so not in ``trainees``); ``initiatives`` (one record per initiative and outcome:
+        ``initiative_id``, ``outcome``, ``effect`` in the initiatives stage's units or None,
+        ``planted`` in words).
+    """
     if config.last_year < config.first_year + 4:
         raise InputError(
             "synth: a synthetic dataset needs at least five years; make --last-year at least "
@@ -632,7 +658,23 @@ def _split(total: float, shares: np.ndarray) -> np.ndarray:
 def synthesize_patients(
     config: SynthConfig, rng: np.random.Generator, scenario: Scenario | None = None
 ) -> pd.DataFrame:
-    """Patients per year, region and age group (see the module docstring, step 1)."""
+    """Patients per year, region and age group (see the module docstring, step 1).
+
+    Parameters
+    ----------
+    config
+        The years and ``patient_scale``.
+    rng
+        The patients' own random stream.
+    scenario
+        Calibrated (default) or not.
+
+    Returns
+    -------
+    DataFrame
+        ``year``, ``region``, ``age_group``, ``patients``; the regions add up to the national
+        count of each year and group.
+    """
     scenario = scenario or SCENARIOS["default"]
     span = np.arange(
         min(config.first_year, PATIENT_SPAN[0]), max(config.last_year, PATIENT_SPAN[1]) + 1
@@ -972,8 +1014,21 @@ def _h_starts(groups: list[_Trainees], years: np.ndarray) -> np.ndarray:
 def national_unfilled_share(year: int, spec: str, scenario: Scenario, noise: float) -> float:
     """The national share of H-posts left unfilled in ``year`` (before region effects).
 
-    The published share where there is one; otherwise the level ``H_UNFILLED_LEVEL`` with
-    logit noise, minus the national initiative's yearly gain from 2019.
+    Parameters
+    ----------
+    year, spec
+        The calendar year and the specialty.
+    scenario
+        A scenario's constant share (``h_unfilled``) overrides the calibrated path.
+    noise
+        A normal draw on the logit scale (used only in years without a published share).
+
+    Returns
+    -------
+    float
+        The published share where there is one; otherwise the level ``H_UNFILLED_LEVEL`` with
+        the logit noise, minus the national initiative's gain of ``NATIONAL_H_FILL_GAIN`` a year
+        from 2019, at least ``H_UNFILLED_FLOOR``.
     """
     if scenario.h_unfilled is not None:
         return scenario.h_unfilled
@@ -1345,8 +1400,23 @@ def synthesize_physicians(
 ) -> tuple[pd.DataFrame, _Stock]:
     """Physicians per year, region, specialty, grade, age band and sex, with FTE.
 
-    Specialists come from ``_simulate_specialists``; trainees are the simulated doctors in an
-    I- or H-post on 31 December (``_trainees_in_post``).
+    Parameters
+    ----------
+    config, scenario
+        The years and the scenario's levers.
+    groups
+        The simulated doctors: those of the data, and those whose I-post is before it.
+    rng
+        The physicians' own random stream.
+
+    Returns
+    -------
+    physicians : DataFrame
+        The contract's columns, one row per combination (zeros included), FTE per head following
+        ``fte_pattern`` with noise. Specialists come from ``_simulate_specialists``; trainees are
+        the simulated doctors in an I- or H-post on 31 December (``_trainees_in_post``).
+    stock : _Stock
+        The specialists the initiatives added or kept, for the planted truth.
     """
     stock = _simulate_specialists(config, scenario, groups, rng)
     index = pd.MultiIndex.from_product(
@@ -1382,6 +1452,22 @@ def synthesize_specialist_posts(
 ) -> pd.DataFrame:
     """Funded, filled and locum-covered specialist posts per year, region and specialty.
 
+    Parameters
+    ----------
+    physicians
+        The physicians table (its specialist headcount is ``filled``).
+    scenario
+        ``vacancy_factor`` scales the vacancy rates.
+    rng
+        The specialist posts' own random stream.
+
+    Returns
+    -------
+    DataFrame
+        ``year``, ``region``, ``specialty``, ``funded``, ``filled``, ``locum``.
+
+    Notes
+    -----
     ``filled`` is the specialist headcount of ``physicians`` (locums included: they are
     specialists in a post). Vacancies ``V`` are drawn so ``V / (filled + V)`` is about the
     region's ``VACANCY_RATE``; a share ``LOCUM_SHARE`` of them is covered by locums, the rest
@@ -1758,9 +1844,21 @@ def write_synthetic(out_dir: Path | str, config: SynthConfig, dialect: str = "st
     """Write a complete synthetic dataset: the six CSV files (contacts.parquet too with
     ``config.contacts``), a README and the marker file ``synthetic.json``.
 
+    Parameters
+    ----------
+    out_dir
+        Created if missing; files of the same names are overwritten.
+    config
+        What to generate.
+    dialect
+        ``standard`` (``,``, UTF-8, ISO dates, ``true/false``) or ``danish`` (``;``,
+        Windows-1252, ``DD-MM-YYYY``, ``ja/nej``, decimal commas).
+
+    Notes
+    -----
     The marker also records what was planted (``planted``: the FTE pattern, the initiatives'
-    effects, the H-starts of doctors whose I-post is before the data), so known-truth tests of
-    the stages can read it.
+    effects, the H-starts of doctors whose I-post is before the data; see
+    ``synthesize_with_truth``), so known-truth tests of the stages can read it.
     """
     if dialect not in DIALECTS:
         raise ValueError(f"dialect must be one of {DIALECTS}")

@@ -262,7 +262,7 @@ tables.fill_rate_table(
 # %%
 catalog.save_metrics(
     "retention",
-    model.metrics(funnels, overall_at, at_horizon["region"], cox, horizon_years),
+    model.metrics(funnels, overall_at, at_horizon["region"], cox, horizon_years, national_fill),
 )
 # What the stage published about persons and posts, for the report stage's audit.
 audit.save(

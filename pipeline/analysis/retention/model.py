@@ -677,18 +677,47 @@ def fill_rate_trend(posts: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 # Metrics
 # --------------------------------------------------------------------------------------------
+RECENT_YEARS = 3  # "recent" fill rates: the last three years of posts
+
+
+def recent_fill_rate(national: pd.DataFrame, post_type: str) -> dict[str, float | None]:
+    """The share of ``post_type`` posts filled over the last ``RECENT_YEARS`` years, both
+    specialties, with its Wilson interval, from the published (protected) national table;
+    None when a count behind it is hidden."""
+    rows = national[national["post_type"] == post_type]
+    rows = rows[rows["year"] > rows["year"].max() - RECENT_YEARS] if len(rows) else rows
+    years = (int(rows["year"].min()), int(rows["year"].max())) if len(rows) else (None, None)
+    out = {"rate": None, "ci_low": None, "ci_high": None, "from": years[0], "to": years[1]}
+    if not len(rows) or rows["filled"].isna().any():
+        return out
+    filled, advertised = float(rows["filled"].sum()), float(rows["advertised"].sum())
+    if not advertised:
+        return out
+    low, high = wilson(np.array([filled]), np.array([advertised]))
+    return {**out, "rate": filled / advertised, "ci_low": float(low[0]), "ci_high": float(high[0])}
+
+
 def metrics(
     funnels: Funnels,
     overall_at: pd.DataFrame,
     regional_at: pd.DataFrame,
     cox: ModelResult,
     horizon: float,
+    national_fill: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """The retention section of ``reports/metrics.json``: only published numbers (the number of
-    trainees from the protected funnel, incidences of groups shown)."""
+    trainees from the protected funnel, incidences of groups shown, fill rates from the
+    protected table)."""
     total = funnels.tables["total"]["i_starts"]
     n = None if total.isna().any() or not len(total) else int(total.iloc[0])
     out: dict[str, Any] = {"n_trainees": n, "horizon_years": horizon}
+    for post_type in ("I", "H"):
+        if national_fill is not None:
+            recent = recent_fill_rate(national_fill, post_type)
+            key = f"{post_type.lower()}_fill_rate_recent"
+            out[key] = recent["rate"]
+            out[f"{key}_ci_low"], out[f"{key}_ci_high"] = recent["ci_low"], recent["ci_high"]
+            out["fill_rate_recent_from"], out["fill_rate_recent_to"] = recent["from"], recent["to"]
     overall = overall_at.iloc[0] if len(overall_at) else None
     out.update(_incidence_metrics("cif_h_at_horizon", overall))
     hr = cox.ratio("combined_track")

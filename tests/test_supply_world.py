@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from pipeline.data import contract
 from pipeline.params import DEFAULTS
@@ -38,6 +39,15 @@ DEFINITION = dict(
     grades=["specialist", "trainee"],
     specialties=["psychiatry", "child_adolescent_psychiatry"],
 )
+
+
+@pytest.fixture(autouse=True)
+def _long_only_when_asked(request):
+    """Full-size simulations run only when the marker expression asks for them (-m long);
+    the supply test modules import this fixture so it applies to them too."""
+    expr = request.config.getoption("markexpr") or ""
+    if request.node.get_closest_marker("long") and ("long" not in expr or "not long" in expr):
+        pytest.skip("full-size known-truth simulation: run with -m long (make test-long, CI)")
 
 
 @dataclass
@@ -87,9 +97,24 @@ def _fte(cfg: WorldConfig, sex: np.ndarray, age: np.ndarray) -> np.ndarray:
     return out
 
 
+_WORLDS: dict[str, dict[str, Any]] = {}
+
+
 def make_world(cfg: WorldConfig | None = None, **changes: Any) -> dict[str, Any]:
-    """All the supply stage's inputs from one simulated world (see the module docstring)."""
-    cfg = cfg or WorldConfig(**changes)
+    """All the supply stage's inputs from one simulated world (see the module docstring).
+
+    Worlds made from keyword changes are kept for the session (the tests share them and must
+    not change their tables).
+    """
+    if cfg is None:
+        key = repr(sorted(changes.items()))
+        if key not in _WORLDS:
+            _WORLDS[key] = _make_world(WorldConfig(**changes))
+        return _WORLDS[key]
+    return _make_world(cfg)
+
+
+def _make_world(cfg: WorldConfig) -> dict[str, Any]:
     rng = np.random.default_rng(cfg.seed)
     years = np.arange(cfg.first_year, cfg.last_year + 1)
     exit_by_band = np.array([cfg.exits[b] for b in BANDS])
@@ -121,7 +146,7 @@ def make_world(cfg: WorldConfig | None = None, **changes: Any) -> dict[str, Any]
         for specialty in SPECIALTIES:
             ages = rng.uniform(35, 65, size=int(cfg.history_level * 10))
             sex = rng.choice(["F", "M"], size=ages.size)
-            for year in range(1960, cfg.last_year + 1):
+            for year in range(1965, cfg.last_year + 1):
                 # Arrivals: H-courses completed (a share a year late), at ages around 38.
                 if year - 4 >= cfg.first_year:
                     on_time = h_filled.get((year - 4, region, specialty), 0)

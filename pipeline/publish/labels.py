@@ -83,6 +83,7 @@ INPUT_LABELS = {
     "completion": "Gennemførte H-forløb",
     "foreign_completion": "Udenlandske læger, der bliver",
     "durations": "Forsinkede forløb",
+    "process": "Tilfældige udsving i afgang og gennemførelse",
 }
 SEX_LABELS = {"F": "Kvinder", "M": "Mænd", "all": "Begge køn"}
 

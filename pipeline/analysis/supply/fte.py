@@ -141,16 +141,21 @@ def _heads(df: pd.DataFrame, by_sex: bool) -> np.ndarray:
     return values.reshape(len(REGIONS), len(SPECIALTIES), len(sexes), len(BANDS))
 
 
-def observed_fte(physicians: pd.DataFrame, year: int, grade: str) -> np.ndarray | None:
-    """FTE per region x specialty in ``year`` as the data give it (None when a row with heads
-    lacks ``fte``: the sum would be too small)."""
+def observed_fte(physicians: pd.DataFrame, grade: str) -> dict[int, np.ndarray]:
+    """FTE per region x specialty for every year as the data give it; a year where a row with
+    heads lacks ``fte`` is left out (its sum would be too small). Empty without FTE."""
     if not fte_given(physicians):
-        return None
-    df = physicians[(physicians["year"] == year) & (physicians["grade"].astype(str) == grade)]
-    if (df["fte"].isna() & (df["headcount"] > 0)).any():
-        return None
+        return {}
+    df = physicians[physicians["grade"].astype(str) == grade]
+    incomplete = set(df.loc[df["fte"].isna() & (df["headcount"] > 0), "year"].astype(int))
+    df = df[~df["year"].isin(incomplete)]
+    if not len(df):
+        return {}
+    years = sorted(int(y) for y in df["year"].unique())
+    keys = ["year", "region", "specialty"]
     frame = df.assign(region=df["region"].astype(str), specialty=df["specialty"].astype(str))
-    index = pd.MultiIndex.from_product([REGIONS, SPECIALTIES], names=["region", "specialty"])
-    grouped = frame.groupby(["region", "specialty"])["fte"].sum()
+    grouped = frame.groupby(keys)["fte"].sum()
+    index = pd.MultiIndex.from_product([years, REGIONS, SPECIALTIES], names=keys)
     values = grouped.reindex(index, fill_value=0.0).to_numpy(dtype=float)
-    return values.reshape(len(REGIONS), len(SPECIALTIES))
+    values = values.reshape(len(years), len(REGIONS), len(SPECIALTIES))
+    return {year: values[t] for t, year in enumerate(years)}

@@ -212,6 +212,14 @@ class Inputs:
     fte_by_year: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
     vacancies: Vacancies | None = None
     legacy_series: pd.DataFrame | None = field(default=None, repr=False)
+    # Relative size of the process noise: per specialty x band for exits, per specialty for
+    # completion (logit scale); see ``process_spread``.
+    exit_noise: np.ndarray = field(
+        default_factory=lambda: np.zeros((len(SPECIALTIES), len(BANDS))), repr=False
+    )
+    completion_noise: np.ndarray = field(
+        default_factory=lambda: np.zeros(len(SPECIALTIES)), repr=False
+    )
     patient_index: dict = field(default_factory=dict, repr=False)
     notes: list[str] = field(default_factory=list)
     params: dict[str, Any] = field(repr=False, default_factory=dict)
@@ -272,12 +280,13 @@ def build_inputs(
     if fte is None:
         notes.append(NOTE_FTE_MISSING)
     by_year = _cubes_by_year(known[known["grade"].astype(str) == "specialist"], "headcount")
-    fte_by_year = {}
-    if fte is not None:
-        for y in by_year:
-            observed = working_time.observed_fte(known, y, "specialist")
-            if observed is not None:
-                fte_by_year[y] = observed
+    fte_by_year = working_time.observed_fte(known, "specialist") if fte is not None else {}
+    exit_noise, completion_noise = process_spread(
+        stock,
+        estimate.rates["exit_rate"].to_numpy(),
+        (_cube(ref, "filled", False) / k).sum(axis=0),
+        params["h_completion"],
+    )
     return Inputs(
         start_year=start,
         stock=stock,
@@ -305,6 +314,8 @@ def build_inputs(
         fte_by_year=fte_by_year,
         vacancies=vacancies_input(tables.get("specialist_posts"), start),
         legacy_series=series,
+        exit_noise=exit_noise,
+        completion_noise=completion_noise,
         notes=notes,
         params=params,
     )
@@ -317,6 +328,25 @@ def _single_cube(cells: pd.MultiIndex, single: np.ndarray) -> np.ndarray:
     for row, cell in zip(single, cells, strict=True):
         out[REGIONS.index(cell[0]), SPECIALTIES.index(cell[1])] += row
     return out
+
+
+def process_spread(
+    stock: np.ndarray, rates: np.ndarray, starts: np.ndarray, completion: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The relative size of the process noise a binomial process would have.
+
+    Exits: with ``E`` expected exits a year in a specialty's band, the count varies by about
+    ``sqrt(E)``, a factor ``1 / sqrt(E)`` on the rate (at most 1, for bands with hardly anyone).
+    Completion: with ``n`` courses ending a year, the share completed varies by
+    ``1 / sqrt(n c (1 - c))`` on the logit scale.
+    """
+    expected = stock.sum(axis=0) * rates[None, :]  # specialty x band
+    with np.errstate(divide="ignore"):
+        exits = np.where(expected > 0, np.minimum(1 / np.sqrt(expected), 1.0), 0.0)
+    spread = starts * completion * (1 - completion)
+    with np.errstate(divide="ignore"):
+        completions = np.where(spread > 0, np.minimum(1 / np.sqrt(spread), 1.0), 0.0)
+    return exits, completions
 
 
 def year_to_year_spread(
@@ -453,6 +483,10 @@ class Draws:
     h_delay: np.ndarray  # draws: share of H-courses finishing a year late
     foreign_delay: np.ndarray  # draws: share of recruits taking a year longer
     patient_z: np.ndarray  # draws x patient series: standardised draw of each projection
+    # Seed of the year-to-year process noise (who happens to leave, who happens to complete);
+    # None for none (the central run). Drawn per year in ``process_noise``, so every scenario
+    # meets the same noise.
+    process_seed: int | None = None
     cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -471,6 +505,7 @@ INPUT_GROUPS: dict[str, tuple[str, ...]] = {
     "completion": ("completion",),
     "foreign_completion": ("foreign_completion",),
     "durations": ("h_delay", "foreign_delay"),
+    "process": ("process_seed",),
 }
 
 
@@ -479,9 +514,10 @@ def only(draws: Draws, central_draws: Draws, group: str, inputs: Inputs) -> Draw
     n = draws.n
     values = {}
     for f in fields(Draws):
-        if f.name == "cache":
+        if f.name in ("cache", "process_seed"):
             continue
         values[f.name] = np.repeat(getattr(central_draws, f.name), n, axis=0)
+    values["process_seed"] = None
     for name in INPUT_GROUPS[group]:
         if name != "exit_rate":
             values[name] = getattr(draws, name)
@@ -493,7 +529,8 @@ def only(draws: Draws, central_draws: Draws, group: str, inputs: Inputs) -> Draw
 
 
 def central(inputs: Inputs) -> Draws:
-    """The point value of every input (one 'draw'): the medians of their distributions."""
+    """The point value of every input (one 'draw'): the centre of its distribution (the mean of
+    the shares, which add up over regions and years; the median of the rest)."""
     conv = inputs.conversion
     p = inputs.params
     return Draws(
@@ -512,12 +549,13 @@ def central(inputs: Inputs) -> Draws:
 
 
 def _reference_fill(inputs: Inputs) -> np.ndarray:
-    """Filled / advertised in the reference years; a cell without posts takes its specialty's
-    national rate (it gets posts only from a lever)."""
+    """The mean of the drawn fill rates: the Jeffreys posterior mean of the reference years'
+    filled / advertised; a cell without posts takes its specialty's national rate (it gets
+    posts only from a lever)."""
     filled, advertised = inputs.h_filled_ref, inputs.h_advertised_ref
-    national = filled.sum(0) / np.maximum(advertised.sum(0), 1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(advertised > 0, filled / np.maximum(advertised, 1), national[None, :])
+    national = (filled.sum(0) + 0.5) / (advertised.sum(0) + 1)
+    cell = (filled + 0.5) / (advertised + 1)
+    return np.where(advertised > 0, cell, national[None, :])
 
 
 def draw(inputs: Inputs, n: int, rng: np.random.Generator) -> Draws:
@@ -544,8 +582,8 @@ def draw(inputs: Inputs, n: int, rng: np.random.Generator) -> Draws:
         filled.sum(0) + 0.5, advertised.sum(0) - filled.sum(0) + 0.5, size=(n, len(SPECIALTIES))
     )
     base = np.where(advertised > 0, cell, national[:, None, :])
-    shift = rng.standard_normal((n, len(SPECIALTIES))) * inputs.fill_spread
-    fill = _expit(_logit_array(base) + shift[:, None, :])
+    z = rng.standard_normal((n, len(SPECIALTIES)))[:, None, :]
+    fill = _expit(logit_centre(base, inputs.fill_spread[None, None, :]) + z * inputs.fill_spread)
     posts_factor = np.exp(rng.standard_normal((n, len(SPECIALTIES))) * inputs.posts_spread)
     i_factor = np.exp(rng.standard_normal((n, len(SPECIALTIES))) * inputs.i_spread)
     completion = _beta_draws(rng, p["h_completion"], p["h_completion_sd"], n)
@@ -572,7 +610,51 @@ def draw(inputs: Inputs, n: int, rng: np.random.Generator) -> Draws:
         h_delay=h_delay,
         foreign_delay=foreign_delay,
         patient_z=rng.standard_normal((n, len(PATIENT_SERIES))),
+        process_seed=int(rng.integers(2**62)),
     )
+
+
+def process_noise(inputs: Inputs, draws: Draws, year: int) -> tuple[np.ndarray, np.ndarray]:
+    """The year's process noise per draw: a factor on each specialty's exit rates per band
+    (draws x specialty x band) and a shift of each specialty's completion on the logit scale
+    (draws x specialty). Binomial in the real process: its relative size is one over the square
+    root of the expected count (``Inputs.exit_noise``, ``Inputs.completion_noise``).
+
+    One national noise per specialty: the posts solver stays exact (its survival is the same in
+    every region), and the nation's interval gets the noise it should; a region's share of it
+    is proportional (its own binomial noise would be somewhat larger).
+    """
+    n = draws.n
+    if draws.process_seed is None:
+        return np.ones((n, len(SPECIALTIES), len(BANDS))), np.zeros((n, len(SPECIALTIES)))
+    key = ("noise", year, inputs.exit_noise.tobytes(), inputs.completion_noise.tobytes())
+    if key not in draws.cache:
+        rng = np.random.default_rng([draws.process_seed, year])
+        z = rng.standard_normal((n, len(SPECIALTIES), len(BANDS)))
+        sigma = inputs.exit_noise[None]
+        shift = rng.standard_normal((n, len(SPECIALTIES))) * inputs.completion_noise[None]
+        draws.cache[key] = np.exp(sigma * z - sigma**2 / 2), shift
+    return draws.cache[key]
+
+
+def completion_in(inputs: Inputs, draws: Draws, year: int) -> np.ndarray:
+    """Share of the H-courses ending in ``year`` that are completed, per draw x specialty."""
+    _, shift = process_noise(inputs, draws, year)
+    if not shift.any():
+        return np.broadcast_to(draws.completion[:, None], shift.shape).copy()
+    key = ("completion_centre", inputs.completion_noise.tobytes())
+    if key not in draws.cache:
+        draws.cache[key] = logit_centre(draws.completion[:, None], inputs.completion_noise[None])
+    return _expit(draws.cache[key] + shift)
+
+
+def yearly_exit_rates(
+    inputs: Inputs, draws: Draws, levers: dict[str, Any], year: int
+) -> np.ndarray:
+    """Exit rates in ``year`` per draw x specialty x age state (levers and noise applied)."""
+    factor, _ = process_noise(inputs, draws, year)
+    rates = lever_exit_rates(draws, levers)[:, None, :] * factor
+    return np.clip(rates, 0.0, 0.95)[..., ageing.AGE_BAND]
 
 
 def _exit_draws(inputs: Inputs, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -601,14 +683,35 @@ def _beta_draws(rng: np.random.Generator, mean: float, sd: float, n: int) -> np.
     return np.full(n, mean)
 
 
+_NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(24)
+_WEIGHTS = _WEIGHTS / _WEIGHTS.sum()
+
+
+def logit_centre(mean: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    """The centre ``m`` on the logit scale for which ``expit(m + sd Z)`` has mean ``mean``.
+
+    Noise on the logit scale pulls a share above one half down on average; centring it so
+    keeps the mean where the data put it, and the median of a sum over years and regions where
+    the central run is. Newton's method on Gauss-Hermite quadrature, elementwise.
+    """
+    mean = np.clip(np.asarray(mean, dtype=float), 1e-9, 1 - 1e-9)
+    sd = np.broadcast_to(np.asarray(sd, dtype=float), np.broadcast_shapes(mean.shape, np.shape(sd)))
+    centre = np.log(mean / (1 - mean))
+    if not np.any(sd > 0):
+        return centre
+    for _ in range(30):
+        values = _expit(centre[..., None] + sd[..., None] * _NODES)
+        error = (values * _WEIGHTS).sum(-1) - mean
+        slope = (values * (1 - values) * _WEIGHTS).sum(-1)
+        centre = centre - error / np.maximum(slope, 1e-12)
+        if np.abs(error).max() < 1e-12:
+            break
+    return centre
+
+
 def _logit(p: float) -> float:
     p = min(max(p, 1e-6), 1 - 1e-6)
     return math.log(p / (1 - p))
-
-
-def _logit_array(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-9, 1 - 1e-9)
-    return np.log(p / (1 - p))
 
 
 def _expit(x: np.ndarray) -> np.ndarray:
@@ -723,16 +826,27 @@ class Projection:
         return self.demand - self.supply
 
 
-def survival_curves(exit_rate: np.ndarray, profile: np.ndarray, years: int) -> np.ndarray:
-    """Draws x (years + 1): how many of one arrival with the age ``profile`` are still there
-    after 0, 1, ... years (with each draw's exit rates per band)."""
-    rate = exit_rate[:, ageing.AGE_BAND]
-    stock = np.broadcast_to(profile, rate.shape).copy()
-    out = [stock.sum(-1)]
-    for _ in range(years):
-        stock = ageing.age_one_year(stock * (1 - rate))
-        out.append(stock.sum(-1))
-    return np.stack(out, axis=1)
+def arrival_survival(
+    inputs: Inputs,
+    draws: Draws,
+    levers: dict[str, Any],
+    specialty: str,
+    profile: np.ndarray,
+    year: int,
+) -> np.ndarray:
+    """Draws x arrival years (start + 1 .. ``year``): how many of one arrival with the age
+    ``profile`` in a specialty are still there in ``year``, with the projection's own yearly
+    exit rates (draws, levers and noise)."""
+    s = SPECIALTIES.index(specialty)
+    arrivals = range(inputs.start_year + 1, year + 1)
+    rates = {y: yearly_exit_rates(inputs, draws, levers, y)[:, s] for y in arrivals}
+    out = np.empty((draws.n, len(arrivals)))
+    for i, a in enumerate(arrivals):
+        stock = np.broadcast_to(profile, (draws.n, len(profile))).copy()
+        for y in range(a + 1, year + 1):
+            stock, _ = step(stock, rates[y], 0.0, flows=False)
+        out[:, i] = stock.sum(-1)
+    return out
 
 
 def lever_exit_rates(draws: Draws, levers: dict[str, Any]) -> np.ndarray:
@@ -776,8 +890,6 @@ def project(
     d, d_foreign = p["h_duration_years"], p["foreign_pathway_years"]
     profile_new = ageing.band_profile(p["new_specialist_age_band"])
     profile_foreign = ageing.band_profile(p["foreign_age_band"])
-    rate = lever_exit_rates(draws, levers)[:, ageing.AGE_BAND][:, None, None, :]
-
     starts, pool_binds = {}, np.zeros((n, len(years), len(SPECIALTIES)), dtype=bool)
     for y in range(start - d - 1, horizon_year + 1):
         if y <= start:
@@ -789,7 +901,6 @@ def project(
     recruits = foreign_recruits(inputs, levers)
     delay = draws.h_delay[:, None, None]
     foreign_delay = draws.foreign_delay[:, None, None]
-    completion = draws.completion[:, None, None]
     foreign_stay = draws.foreign_completion[:, None, None]
 
     def arrivals_foreign(year: int) -> np.ndarray:
@@ -807,6 +918,8 @@ def project(
         fte_rows.append((stock * weights[0]).sum(-1))
     new_ages, foreign_ages = _ages_of(profile_new), _ages_of(profile_foreign)
     for year in years[1:]:
+        rate = yearly_exit_rates(inputs, draws, levers, int(year))[:, None]
+        completion = completion_in(inputs, draws, int(year))[:, None, :]
         new = completion * ((1 - delay) * starts[year - d] + delay * starts[year - d - 1])
         foreign = arrivals_foreign(int(year))
         if ledger:

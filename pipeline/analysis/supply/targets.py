@@ -41,12 +41,12 @@ from pipeline.analysis.supply.model import (
     Draws,
     Inputs,
     Projection,
+    arrival_survival,
+    completion_in,
     extra_posts,
-    lever_exit_rates,
     median_interval,
     project,
     start_parts,
-    survival_curves,
 )
 
 # Status codes of a required-posts result (tables.py words them).
@@ -56,6 +56,7 @@ STATUS_WITH_LEVERS = "posts_with_levers"
 STATUS_WITH_FOREIGN = "posts_levers_and_foreign"
 STATUS_TOO_LATE = "target_before_first_graduates"
 BISECTION_STEPS = 60
+ROUNDING = 1e-9  # relative margin against rounding differences between solver and projection
 
 
 def specialists_in(run: Projection, specialty: str, year: int, fte: bool = False) -> np.ndarray:
@@ -149,16 +150,18 @@ class Response:
 
     def thresholds(self, value: float) -> np.ndarray:
         """Per draw the fewest extra posts reaching ``value`` (0 if reached, inf if never)."""
+        aim = value + ROUNDING * max(abs(value), 1.0)
         out = np.where(self.base >= value, 0.0, np.inf)
-        open_ = (self.base < value) & (self.ceiling >= value)
+        open_ = (self.base < value) & (self.ceiling >= aim)
         if not open_.any():
             return out
         high = np.where(open_, self.saturation, 0.0)
         low = np.zeros_like(high)
-        # Bisection on every draw at once; ``high`` always reaches the value.
+        # Bisection on every draw at once; ``high`` always reaches the value. It aims a hair
+        # above the value, so the projection (the same sums in another order) reaches it too.
         for _ in range(BISECTION_STEPS):
             middle = (low + high) / 2
-            reached = self.supply(middle) >= value
+            reached = self.supply(middle) >= aim
             high = np.where(open_ & reached, middle, high)
             low = np.where(open_ & ~reached, middle, low)
         out[open_] = high[open_]
@@ -182,11 +185,10 @@ def response(
     run = base_run if base_run is not None else project(inputs, draws, levers, year)
     base = specialists_in(run, specialty, year)
     first_years = list(range(start + 1, year - d + 1))  # later starts finish after ``year``
-    survival = survival_curves(
-        lever_exit_rates(draws, levers),
-        band_profile(p["new_specialist_age_band"]),
-        max(year - start, 1),
-    )
+    survival = arrival_survival(
+        inputs, draws, levers, specialty, band_profile(p["new_specialist_age_band"]), year
+    )  # draws x arrival years start + 1 .. year
+    completion = {a: completion_in(inputs, draws, a)[:, s] for a in range(start + 1, year + 1)}
     column = inputs.h_advertised[:, s]
     shares = column / column.sum() if column.sum() > 0 else np.full(len(REGIONS), 1 / len(REGIONS))
     per_post, headroom, per_start = [], [], []
@@ -196,9 +198,11 @@ def response(
         per_post.append((shares[None, :] * parts.fill[:, :, s]).sum(axis=1))
         total = parts.uncapped[:, :, s].sum(axis=1)
         headroom.append(np.maximum(parts.cap[:, s] - total, 0.0))
-        on_time, late = year - (y + d), year - (y + d + 1)
-        r = (1 - delay) * survival[:, on_time] + (delay * survival[:, late] if late >= 0 else 0)
-        per_start.append(draws.completion * r)
+        on_time, late = y + d, y + d + 1
+        r = (1 - delay) * completion[on_time] * survival[:, on_time - start - 1]
+        if late <= year:
+            r = r + delay * completion[late] * survival[:, late - start - 1]
+        per_start.append(r)
     n = draws.n
     stack = (lambda v: np.stack(v, axis=1)) if first_years else (lambda v: np.zeros((n, 0)))
     return Response(base, stack(per_post), stack(headroom), stack(per_start))
@@ -220,15 +224,15 @@ def foreign_response(
     p = inputs.params
     start, pathway = inputs.start_year, p["foreign_pathway_years"]
     levers = {**NO_CHANGE, **levers}
-    survival = survival_curves(
-        lever_exit_rates(draws, levers), band_profile(p["foreign_age_band"]), max(year - start, 1)
+    survival = arrival_survival(
+        inputs, draws, levers, specialty, band_profile(p["foreign_age_band"]), year
     )
     out = np.zeros(draws.n)
     for y in range(start + 1, year - pathway + 1):
-        on_time, late = year - (y + pathway), year - (y + pathway + 1)
-        out += (1 - draws.foreign_delay) * survival[:, on_time]
-        if late >= 0:
-            out += draws.foreign_delay * survival[:, late]
+        on_time, late = y + pathway, y + pathway + 1
+        out += (1 - draws.foreign_delay) * survival[:, on_time - start - 1]
+        if late <= year:
+            out += draws.foreign_delay * survival[:, late - start - 1]
     return out * draws.foreign_completion
 
 

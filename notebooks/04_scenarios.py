@@ -98,7 +98,7 @@ shown_year = max(target_years)
 fmt.table(tables.inputs_table(inputs))
 
 # %%
-fmt.text(tables.notes_text(inputs.notes))
+fmt.text(tables.notes_text(inputs.notes) or "Data giver ikke anledning til særlige forbehold.")
 
 # %% [markdown]
 # Den årlige afgang (pension, privat praksis, udlandet) er estimeret fra lægedata for de ældste
@@ -196,6 +196,7 @@ extra_scenarios = {}
 if len(required):
     extra_scenarios["required_posts"] = target_model.required_levers(required)
 catalog.save(required.drop(columns="by_region"), "supply/required_posts")
+catalog.save(target_model.by_region(required), "supply/required_posts_by_region")
 fmt.text(
     tables.required_text(required, required_probability, required_with_scenario, inputs.start_year)
 )

@@ -26,6 +26,7 @@ from test_supply_world import (
 
 from pipeline.analysis.supply import figures, model, tables
 from pipeline.data.contract import GEOGRAPHIES, REGIONS, SPECIALTIES
+from pipeline.publish.labels import INPUT_LABELS
 
 matplotlib.use("Agg")
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
@@ -215,3 +216,17 @@ def test_the_sum_sentence_explains_a_difference_of_medians():
     assert "forskellen på 10" in tables.regional_sum_text(summary, "baseline", 2035)
     summary.loc[0, "specialist_gap"] = 90.0
     assert tables.regional_sum_text(summary, "baseline", 2035).endswith("summer til landstallet.")
+
+
+def test_the_sensitivity_chart_separates_each_inputs_uncertainty(flows):
+    """One row per uncertain input and one for all together; an input that is drawn moves the
+    gap, all together move it most; the chart draws."""
+    table = flows["ordinary"].sensitivity.set_index("input")
+    assert set(table.index) == {"all", *model.INPUT_GROUPS}
+    assert table.index[0] == "all"
+    for group in ("patients", "fill", "exits_assumed", "completion", "process"):
+        assert table.loc[group, "width"] > 0, group
+    assert table.loc["foreign_completion", "width"] == 0  # no recruits in the baseline
+    assert table.loc["all", "width"] >= table.drop(index="all")["width"].max()
+    text = tables.sensitivity_text(flows["ordinary"].sensitivity)
+    assert text.startswith(INPUT_LABELS[table.drop(index="all")["width"].idxmax()])

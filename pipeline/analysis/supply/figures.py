@@ -116,7 +116,7 @@ def plot_levers_and_uncertainty(levers: pd.DataFrame, sensitivity: pd.DataFrame)
     right.plot(s["gap"], y, "|", color="black", markersize=14)
     right.set_yticks(y, [INPUT_LABELS[i] for i in s["input"]], fontsize=8)
     right.set_title(f"Usikkerhed ét input ad gangen, {year}", fontsize=11)
-    right.set_xlabel("Manglende speciallæger: 80 % (mørk), 95 % (lys), median (streg)")
+    right.set_xlabel("Manglende speciallæger (80 % mørk, 95 % lys)")
     danish_axis(right, axis="x")
     right.grid(axis="y", visible=False)
     fig.tight_layout()
@@ -242,7 +242,7 @@ def plot_definitions(table: pd.DataFrame):
         ],
     )
     ax.set(
-        title="Manglende speciallæger efter hver definition af behovet",
+        title="Manglende speciallæger efter definition",
         xlabel="Speciallæger (95 %-interval)",
     )
     danish_axis(ax, axis="x")

@@ -24,9 +24,10 @@ they are shown apart from the specialists.
 
 Uncertainty comes from seeded Monte Carlo draws of every input that is estimated or assumed:
 patient growth, fill rates (with their year-to-year variation), the number of posts, conversion,
-completion, the exit rates (estimated and assumed), foreign completion and the durations. Every
-scenario uses the same draws, so differences between scenarios are measured precisely. Every
-reported value is the median of the draws its interval comes from.
+completion, the exit rates (estimated and assumed), foreign completion and the durations, and
+from the process itself (who happens to leave or complete in a year). Every scenario uses the
+same draws, so differences between scenarios are measured precisely. Every reported value is the
+median of the draws its interval comes from, so every interval contains its value.
 
 The legacy physicians gap (``gap_<year>``) keeps the growth stage's definition; the demand
 definitions for the specialist gap are in ``demand.py``, targets and the posts they need in
@@ -71,8 +72,8 @@ NO_CHANGE: dict[str, float | None] = {
     "exit_reduction_over_65": 0.0,
     "fte_per_head": 0.0,
 }
-# Levers the model takes beyond the params' (the posts solver sets them per specialty).
-BY_SPECIALTY = ("extra_h_posts_by_specialty", "foreign_per_year_by_specialty")
+# Beyond these, ``project`` takes ``extra_h_posts_by_specialty`` and
+# ``foreign_per_year_by_specialty`` ({specialty: amount}): the posts solver's levers.
 
 # Note codes (tables.py words them): why a result is what it is.
 NOTE_COMBINED_MISSING = "combined_conversion_missing"
@@ -563,8 +564,9 @@ def draw(inputs: Inputs, n: int, rng: np.random.Generator) -> Draws:
 
     * Fill rates: Beta posteriors (Jeffreys prior) of each region's reference-year posts, shifted
       on the logit scale by one national level per specialty drawn with the year-to-year spread
-      of the fill rate (``fill_rate_variation_years``). The level persists over the horizon:
-      fill rates have stayed high or low for years at a time.
+      of the fill rate (``fill_rate_variation_years``), centred so the mean stays the
+      posterior's. The level persists over the horizon: fill rates have stayed high or low for
+      years at a time.
     * H-posts advertised and I-posts filled: one level per specialty, log-normal with their
       year-to-year spread.
     * Completion of H-courses and foreign completion: Beta with the stated mean and sd.
@@ -574,6 +576,8 @@ def draw(inputs: Inputs, n: int, rng: np.random.Generator) -> Draws:
     * Durations: the share of H-courses (and foreign pathways) a year late, uniform on its range.
     * Patients: standardised draws of each series' projection, one per draw for all years (a
       path, not year-to-year noise).
+    * The process: a seed per set of draws for the yearly noise of exits and completions
+      (``process_noise``).
     """
     p = inputs.params
     filled, advertised = inputs.h_filled_ref, inputs.h_advertised_ref

@@ -261,6 +261,11 @@ def required_posts(
             "year": target.year,
             "target": target.value,
             "probability": probability,
+            # Filled in only when posts alone cannot reach the probability.
+            "posts_with_levers": np.nan,
+            "posts_saturation_with_levers": np.nan,
+            "p_with_levers": np.nan,
+            "foreign_per_year": np.nan,
         }
         alone = response(inputs, draws, base_levers, target.specialty, target.year)
         thresholds = alone.thresholds(target.value)
@@ -326,6 +331,16 @@ def _within_shares(inputs: Inputs, specialty: str) -> np.ndarray:
     """How extra posts in a specialty are split between the regions (as ``extra_posts``)."""
     probe = extra_posts(inputs, {"extra_h_posts_by_specialty": {specialty: 1.0}})
     return probe[:, SPECIALTIES.index(specialty)]
+
+
+def by_region(table: pd.DataFrame) -> pd.DataFrame:
+    """The posts of each target split by region, in long form."""
+    rows = [
+        {"specialty": r.specialty, "year": r.year, "region": region, "posts": posts}
+        for r in table.itertuples()
+        for region, posts in r.by_region.items()
+    ]
+    return pd.DataFrame(rows, columns=["specialty", "year", "region", "posts"])
 
 
 def required_levers(table: pd.DataFrame) -> dict[str, Any]:

@@ -134,15 +134,14 @@ fmt.table(fte_table)
 # * **Nationale mål:** afstanden til målene i `params.yaml: supply.targets`.
 
 # %%
-demand_runs = model.run_scenarios(inputs, draws, ["baseline"], horizon_year)
-baseline = demand_runs["baseline"]
+headline = model.selected_scenarios(params)[-1] if scenario != "all" else "baseline"
+headline_run = model.run_scenarios(inputs, draws, [headline], horizon_year)[headline]
 definitions = demands.definitions(inputs, draws, years, target_list)
 headline_demand, headline_note = demands.headline(definitions, demand)
 headline_definition = definitions[headline_demand]
-headline = model.selected_scenarios(params)[-1] if scenario != "all" else "baseline"
-side = demands.side_by_side(definitions, baseline, horizon_year, headline_demand)
+side = demands.side_by_side(definitions, headline_run, horizon_year, headline_demand)
 catalog.save(side, "supply/demand_definitions")
-fmt.text(tables.headline_text(side, demand, headline_demand, headline_note, "baseline"))
+fmt.text(tables.headline_text(side, demand, headline_demand, headline_note, headline))
 
 # %%
 fmt.table(tables.demand_table(side, inputs, target_list))
@@ -163,7 +162,7 @@ plotting.show(
 # basisår. Tabellen viser alle årene i data.
 
 # %%
-base_years = demands.base_year_gaps(inputs, draws, baseline, horizon_year)
+base_years = demands.base_year_gaps(inputs, draws, headline_run, horizon_year)
 catalog.save(base_years, "supply/base_year_gap")
 fmt.text(tables.base_year_text(base_years))
 
@@ -190,7 +189,7 @@ fmt.table(tables.base_year_table(base_years))
 # %%
 with_levers = model.scenario_levers(params, required_with_scenario)
 required = target_model.required_posts(
-    inputs, draws, target_list, required_probability, with_levers
+    inputs, draws, target_list, required_probability, with_levers, horizon_year
 )
 extra_scenarios = {}
 if len(required):

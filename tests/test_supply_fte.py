@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from test_supply_world import (  # noqa: F401
     _long_only_when_asked,
@@ -77,3 +78,18 @@ def test_without_fte_every_output_is_unchanged_and_says_so(worlds):
     shown = tables.tornado_table(a.levers).set_index("Tiltag").loc["Mere arbejdstid pr. læge"]
     assert shown["Ændring i manglende årsværk"].startswith("−")
     assert set(AGE_BANDS) >= set(tables.fte_table(a.inputs)["Aldersgruppe"])
+
+
+def test_an_empty_sex_column_is_no_sex_column(worlds):
+    """Ingest keeps an optional column the extract left out as an empty column."""
+    with_fte, _ = worlds
+    phys = with_fte["tables"]["physicians"]
+    pooled = phys.groupby(
+        ["year", "region", "specialty", "grade", "age_band"], observed=True, as_index=False
+    )[["headcount", "fte"]].sum()
+    empty = pooled.assign(sex=pd.Categorical([None] * len(pooled), ["F", "M"]))
+    a = fte.fte_inputs(pooled, 2025, 3)
+    b = fte.fte_inputs(empty, 2025, 3)
+    assert not b.by_sex and not a.by_sex
+    assert np.allclose(a.specialist, b.specialist) and np.allclose(a.trainee, b.trainee)
+    assert set(b.per_head["sex"]) == {"all"}

@@ -140,3 +140,19 @@ def test_p_reach_per_scenario_and_the_required_posts_scenario(world_case):
         table.set_index("specialty").loc[PSYCHIATRY, "posts"]
     )
     assert replace(targets[0], value=2.0).key == "psychiatry_2035"
+
+
+def test_a_target_outside_the_projection_is_not_solved(world_case):
+    inputs, draws, _ = world_case
+    table = solver.required_posts(
+        inputs,
+        draws,
+        [target(100.0, year=2040), target(100.0, year=2024)],
+        0.8,
+        model.NO_CHANGE,
+        horizon_year=2035,
+    )
+    assert (table["status"] == solver.STATUS_OUTSIDE).all()
+    assert solver.required_levers(table)["extra_h_posts_by_specialty"] == {}
+    assert "uden for fremskrivningen" in tables.required_text(table, 0.8, "all_levers", 2025)
+    assert tables.required_table(table).empty

@@ -430,7 +430,7 @@ def run_flow(world: dict[str, Any], params: dict[str, Any] | None = None) -> Flo
     base_years = demands.base_year_gaps(inputs, draws, baseline, horizon)
     with_levers = model.scenario_levers(params, params["required_with_scenario"])
     required = target_model.required_posts(
-        inputs, draws, target_list, params["required_probability"], with_levers
+        inputs, draws, target_list, params["required_probability"], with_levers, horizon
     )
     extra = {"required_posts": target_model.required_levers(required)} if len(required) else {}
     runs = model.run_scenarios(inputs, draws, model.selected_scenarios(params), horizon, extra)

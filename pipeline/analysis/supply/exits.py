@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import interpolate, optimize
 
+from pipeline.analysis.supply.fte import sex_given
 from pipeline.data import contract
 from pipeline.errors import ParamError
 
@@ -142,7 +143,7 @@ def band_cubes(
     df = physicians[physicians["grade"].astype(str) == grade]
     if up_to_year is not None:
         df = df[df["year"] <= up_to_year]
-    keys = ["region", "specialty"] + (["sex"] if "sex" in df.columns else [])
+    keys = ["region", "specialty"] + (["sex"] if sex_given(df) else [])
     frame = df.assign(**{k: df[k].astype(str) for k in [*keys, "age_band"]})
     years = sorted(int(y) for y in frame["year"].unique())
     cells = frame[keys].drop_duplicates().sort_values(keys)

@@ -32,6 +32,12 @@ class FteInputs:
     years: tuple[int, int]  # first and last year of the estimate
 
 
+def sex_given(physicians: pd.DataFrame) -> bool:
+    """Whether the physicians data give sex (ingest keeps an optional column that was left out
+    as an empty one)."""
+    return "sex" in physicians.columns and bool(physicians["sex"].notna().any())
+
+
 def fte_given(physicians: pd.DataFrame) -> bool:
     """Whether the physicians data give working time (an ``fte`` column with any value)."""
     return "fte" in physicians.columns and bool(physicians["fte"].notna().any())
@@ -55,7 +61,7 @@ def estimate_fte_per_head(
         & (physicians["year"] > up_to_year - reference_years)
         & physicians["fte"].notna()
     ]
-    by_sex = "sex" in df.columns
+    by_sex = sex_given(df)
     sexes = contract.SEXES if by_sex else (ALL_SEXES,)
     frame = df.assign(
         grade=df["grade"].astype(str),
@@ -91,7 +97,7 @@ def fte_inputs(physicians: pd.DataFrame, start_year: int, reference_years: int) 
     if not fte_given(physicians):
         return None
     per_head = estimate_fte_per_head(physicians, start_year, reference_years)
-    by_sex = "sex" in physicians.columns
+    by_sex = sex_given(physicians)
     at_start = physicians[physicians["year"] == start_year]
     weights = {}
     for grade in contract.GRADES:

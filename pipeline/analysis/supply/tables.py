@@ -580,6 +580,8 @@ def required_table(table: pd.DataFrame) -> pd.DataFrame:
     """The extra H-posts a year needed per target, and their split by region."""
     rows = []
     for r in table.itertuples():
+        if r.status == target_model.STATUS_OUTSIDE:
+            continue
         posts = r.posts if np.isfinite(r.posts) else float("nan")
         row = {
             "Speciale": label_of(SPECIALTY_LABELS, r.specialty),
@@ -607,7 +609,12 @@ def required_text(
             f"For at nå {number(r.target)} speciallæger i {name} i {r.year} med mindst "
             f"{percent(probability, 0)} sandsynlighed"
         )
-        if r.status == target_model.STATUS_REACHED:
+        if r.status == target_model.STATUS_OUTSIDE:
+            sentences.append(
+                f"Målet for {name} i {r.year} ligger uden for fremskrivningen ({start_year + 1} "
+                f"og frem til behovets horisont); der beregnes ikke H-forløb til det."
+            )
+        elif r.status == target_model.STATUS_REACHED:
             sentences.append(f"{head} skal der ikke flere H-forløb til.")
         elif r.status == target_model.STATUS_POSTS:
             sentences.append(

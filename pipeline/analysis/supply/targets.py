@@ -55,6 +55,7 @@ STATUS_POSTS = "posts"
 STATUS_WITH_LEVERS = "posts_with_levers"
 STATUS_WITH_FOREIGN = "posts_levers_and_foreign"
 STATUS_TOO_LATE = "target_before_first_graduates"
+STATUS_OUTSIDE = "target_outside_projection"
 BISECTION_STEPS = 60
 ROUNDING = 1e-9  # relative margin against rounding differences between solver and projection
 
@@ -242,6 +243,7 @@ def required_posts(
     targets: list[Target],
     probability: float,
     with_levers: dict[str, Any],
+    horizon_year: int | None = None,
 ) -> pd.DataFrame:
     """The extra H-posts a year per target for P(reach) >= ``probability``.
 
@@ -256,6 +258,9 @@ def required_posts(
     base_levers = dict(NO_CHANGE)
     d = inputs.params["h_duration_years"]
     for target in targets:
+        outside = target.year <= inputs.start_year or (
+            horizon_year is not None and target.year > horizon_year
+        )
         row: dict[str, Any] = {
             "specialty": target.specialty,
             "year": target.year,
@@ -267,6 +272,18 @@ def required_posts(
             "p_with_levers": np.nan,
             "foreign_per_year": np.nan,
         }
+        if outside:  # in the data, or beyond the patients' projection: nothing to solve
+            row.update(
+                posts=np.nan,
+                p_posts=np.nan,
+                p_max_posts=np.nan,
+                p_without=np.nan,
+                posts_saturation=np.nan,
+                status=STATUS_OUTSIDE,
+                by_region={r: np.nan for r in REGIONS},
+            )
+            rows.append(row)
+            continue
         alone = response(inputs, draws, base_levers, target.specialty, target.year)
         thresholds = alone.thresholds(target.value)
         posts = quantile_threshold(thresholds, probability)
@@ -349,6 +366,9 @@ def required_levers(table: pd.DataFrame) -> dict[str, Any]:
     helping)."""
     posts: dict[str, float] = {}
     for specialty, rows in table.groupby("specialty", sort=False):
+        rows = rows[rows["status"] != STATUS_OUTSIDE]
+        if not len(rows):
+            continue
         last = rows.sort_values("year").iloc[-1]
         value = last["posts"] if math.isfinite(last["posts"]) else last["posts_saturation"]
         posts[str(specialty)] = float(value)

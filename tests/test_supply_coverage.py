@@ -71,8 +71,8 @@ def coverage(worlds: int, simulations: int) -> pd.DataFrame:
 
 
 def test_supply_intervals_cover_the_observed_specialists():
-    """Six worlds, seven years each: a coarse check that runs by default."""
-    result = coverage(6, 150)
+    """Four worlds, seven years each: a coarse check that runs by default."""
+    result = coverage(4, 150)
     assert result["inside95"].mean() >= 0.75
     assert result["inside80"].mean() >= 0.55
     width = (result["high95"] - result["low95"]) / result["projected"]

@@ -9,6 +9,7 @@ from test_supply_world import (  # noqa: F401
     _long_only_when_asked,
     make_world,
     supply_params,
+    with_vacancies,
     world_inputs,
 )
 
@@ -24,6 +25,7 @@ TARGETS = [
 
 
 _SETUPS: dict[int, tuple] = {}
+VACANCIES = with_vacancies(make_world(seed=53), 3.0)
 
 
 def setup(world):
@@ -43,7 +45,7 @@ def setup(world):
 def test_measured_vacancies_are_the_starting_gap_exactly(vacancies, locum):
     """V vacancies (funded - filled, plus locums) in the start year: a starting gap of exactly
     V, nationally, in every region and specialty, in every draw (0 for V = 0)."""
-    inputs, _, run, defs = setup(make_world(seed=51, vacancies=vacancies, locum=locum))
+    inputs, _, run, defs = setup(with_vacancies(make_world(seed=53), vacancies, locum))
     per_cell = vacancies + (locum or 0.0)
     d = defs["vacancies"]
     assert d.available and d.anchor_year == inputs.start_year
@@ -55,7 +57,7 @@ def test_measured_vacancies_are_the_starting_gap_exactly(vacancies, locum):
 
 
 def test_vacancies_grow_with_patients_after_the_start():
-    inputs, draws, run, defs = setup(make_world(seed=51, vacancies=3.0, locum=None))
+    inputs, draws, run, defs = setup(VACANCIES)
     d = defs["vacancies"]
     patients = model.patient_draws(inputs, draws, run.years)[(GEOGRAPHIES[0], "total")]
     start = inputs.specialists_by_year[inputs.start_year].sum() + 3.0 * 10
@@ -115,7 +117,7 @@ def test_the_gap_by_base_year_covers_every_data_year():
 
 
 def test_side_by_side_marks_the_headline_and_what_is_missing():
-    inputs, _, run, defs = setup(make_world(seed=51, vacancies=3.0, locum=None))
+    inputs, _, run, defs = setup(VACANCIES)
     side = demand.side_by_side(defs, run, 2035, "vacancies")
     total = side[side["scope"] == "total"].set_index("definition")
     assert total.loc["vacancies", "headline"] and not total.loc["base_ratio", "headline"]

@@ -64,8 +64,8 @@ def test_supply_and_gap_are_given_in_fte_beside_headcount(worlds):
 
 def test_without_fte_every_output_is_unchanged_and_says_so(worlds):
     with_fte, without = worlds
-    a = run_flow(with_fte, supply_params(simulations=60))
-    b = run_flow(without, supply_params(simulations=60))
+    a = run_flow(with_fte, supply_params(simulations=60), backtest=False)
+    b = run_flow(without, supply_params(simulations=60), backtest=False)
     heads = [c for c in b.summary.columns if "fte" not in c]
     assert a.summary[heads].equals(b.summary[heads])
     assert "specialists_fte" not in b.summary.columns

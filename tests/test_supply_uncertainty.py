@@ -40,8 +40,10 @@ def flows() -> dict[str, object]:
         warnings.simplefilter("error", RuntimeWarning)
         return {
             "ordinary": run_flow(make_world(seed=31, vacancies=2.0, with_fte=True), PARAMS),
-            "all_filled": run_flow(make_world(seed=32, fill_all=True), PARAMS),
-            "nobody_combined": run_flow(make_world(seed=33, nobody_combined=True), PARAMS),
+            "all_filled": run_flow(make_world(seed=32, fill_all=True), PARAMS, backtest=False),
+            "nobody_combined": run_flow(
+                make_world(seed=33, nobody_combined=True), PARAMS, backtest=False
+            ),
         }
 
 

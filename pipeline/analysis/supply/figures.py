@@ -205,6 +205,15 @@ def plot_regional_gap(summary: pd.DataFrame, scenarios: Sequence[str], year: int
             ecolor="black",
             capsize=3,
         )
+    if df["specialist_gap"].isna().all():  # national targets: no regional gap to draw
+        ax.text(
+            0.5,
+            0.5,
+            "Behovet er kun defineret for hele landet (nationale mål)",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
     ax.axhline(0, color="#555555", linewidth=0.8)
     ax.set_xticks(np.arange(len(REGIONS)), REGIONS)
     ax.set(title=f"Manglende speciallæger pr. region i {year}", ylabel="Speciallæger")

@@ -91,6 +91,11 @@ NOTE_TEXT = {
 }
 
 
+def lower_first(label: str) -> str:
+    """A label inside a sentence: its first letter in lower case ("H-forløb" keeps its H)."""
+    return label[:1].lower() + label[1:]
+
+
 def note_text(codes: Sequence[str]) -> str:
     """The notes' sentences, once each, in the order given."""
     seen = dict.fromkeys(c for c in codes if c)
@@ -130,7 +135,7 @@ def scenario_description(levers: dict[str, Any]) -> str:
     for specialty, posts in (levers.get("extra_h_posts_by_specialty") or {}).items():
         changed.append(
             f"{number(posts, 1)} flere H-forløb om året i "
-            f"{label_of(SPECIALTY_LABELS, specialty).lower()}"
+            f"{lower_first(label_of(SPECIALTY_LABELS, specialty))}"
         )
     return "; ".join(changed) or "ingen ændringer"
 
@@ -181,7 +186,7 @@ def comparison_table(
         if target_table is not None and len(target_table):
             hits = target_table[target_table["scenario"] == r.scenario]
             for h in hits.itertuples():
-                name = label_of(SPECIALTY_LABELS, h.specialty).lower()
+                name = lower_first(label_of(SPECIALTY_LABELS, h.specialty))
                 row[f"Sandsynlighed for at nå målet i {name} ({h.year})"] = p_text(h.p_reach)
         rows.append(row)
     return pd.DataFrame(rows)
@@ -243,14 +248,14 @@ def sensitivity_text(table: pd.DataFrame) -> str:
     if len(parts) < 2 or parts["width"].iloc[0] <= 0:
         return "Ingen af de usikre input flytter gabet mærkbart."
     first, second = parts.iloc[0], parts.iloc[1]
-    label = INPUT_LABELS[first["input"]].lower()
+    label = lower_first(INPUT_LABELS[first["input"]])
     if second["width"] > 0:
         ratio = first["width"] / second["width"]
         verb = "dominerer usikkerheden" if ratio >= 2 else "giver den største usikkerhed"
         return (
             f"{INPUT_LABELS[first['input']]} {verb}: alene giver den et 95 %-interval på "
             f"{number(first['width'])} speciallæger, {number(ratio, 1)} gange så bredt som "
-            f"det næste ({INPUT_LABELS[second['input']].lower()})."
+            f"det næste ({lower_first(INPUT_LABELS[second['input']])})."
         )
     return f"Kun {label} flytter gabet."
 
@@ -276,7 +281,7 @@ def summary_text(comparison: pd.DataFrame, levers: pd.DataFrame, year: int) -> s
     if len(moving):
         top = moving.iloc[0]
         text += (
-            f" Alene flytter {LEVER_LABELS[top['lever']].lower()} "
+            f" Alene flytter {lower_first(LEVER_LABELS[top['lever']])} "
             f"({lever_amount(top['lever'], top['amount'])}) mest: "
             f"{number(-top['specialist_change'])} færre manglende speciallæger "
             f"({interval_text(-top['specialist_change_high'], -top['specialist_change_low'])})."
@@ -396,7 +401,8 @@ def definition_basis(code: str, inputs: Inputs, targets: list[demand_defs.Target
     target_text = (
         join(
             [
-                f"{number(t.value)} i {label_of(SPECIALTY_LABELS, t.specialty).lower()} i {t.year}"
+                f"{number(t.value)} i "
+                f"{lower_first(label_of(SPECIALTY_LABELS, t.specialty))} i {t.year}"
                 for t in targets
             ]
         )
@@ -459,29 +465,29 @@ def headline_text(
     if note == demand_defs.NOTE_FALLBACK:
         reason = note_text(_notes_of(table, requested)) or "Den kan ikke beregnes."
         text = (
-            f"params.yaml vælger '{DEMAND_LABELS[requested].lower()}' som overskrift, men data "
-            f"tillader den ikke. {reason} Overskriften bruger derfor "
-            f"'{DEMAND_LABELS[used].lower()}'; {HEADLINE_REASON[used]}"
+            f"params.yaml vælger '{lower_first(DEMAND_LABELS[requested])}' som overskrift, men "
+            f"data tillader den ikke. {reason} Overskriften bruger derfor "
+            f"'{lower_first(DEMAND_LABELS[used])}'; {HEADLINE_REASON[used]}"
         )
     else:
         text = (
-            f"Overskriften bruger definitionen '{DEMAND_LABELS[used].lower()}' (valgt i "
+            f"Overskriften bruger definitionen '{lower_first(DEMAND_LABELS[used])}' (valgt i "
             f"params.yaml: supply.demand); {HEADLINE_REASON[used]}"
         )
     text += (
         f". Efter den mangler der {number(total['gap'])} speciallæger i {int(total['year'])} "
         f"(95 %-interval {interval_text(total['gap_low'], total['gap_high'])}) i scenariet "
-        f"'{label_of(SCENARIO_LABELS, scenario).lower()}'. Læger under uddannelse tælles ikke "
+        f"'{lower_first(label_of(SCENARIO_LABELS, scenario))}'. Læger under uddannelse tælles ikke "
         f"med; de vises for sig."
     )
     others = table[(table["scope"] == "total") & table["available"] & (table["definition"] != used)]
     parts = [
-        f"{DEMAND_LABELS[r.definition].lower()}: {number(r.gap)} ({int(r.year)})"
+        f"'{lower_first(DEMAND_LABELS[r.definition])}' {number(r.gap)} ({int(r.year)})"
         for r in others.itertuples()
         if np.isfinite(r.gap)
     ]
     if parts:
-        text += f" De andre definitioner giver {join(parts)}."
+        text += f" De andre definitioner giver {join(parts)} manglende speciallæger."
     return text
 
 
@@ -566,13 +572,17 @@ def targets_text(table: pd.DataFrame, scenario: str, required: float) -> str:
     for r in rows.itertuples():
         parts.append(
             f"målet på {number(r.target)} speciallæger i "
-            f"{label_of(SPECIALTY_LABELS, r.specialty).lower()} i {r.year} nås "
+            f"{lower_first(label_of(SPECIALTY_LABELS, r.specialty))} i {r.year} nås "
             f"{probability_words(r.p_reach, required)}: modellen giver "
             f"{number(r.specialists)} ({interval_text(r.specialists_low, r.specialists_high)})"
         )
     if not parts:
         return "Der er ingen mål at sammenligne med."
-    text = f"I scenariet '{label_of(SCENARIO_LABELS, scenario).lower()}' " + "; ".join(parts) + "."
+    text = (
+        f"I scenariet '{lower_first(label_of(SCENARIO_LABELS, scenario))}' "
+        + "; ".join(parts)
+        + "."
+    )
     return text[0].upper() + text[1:]
 
 
@@ -602,9 +612,9 @@ def required_text(
 ) -> str:
     """What it takes per target, in words, from the solver's status codes."""
     sentences = []
-    combo = label_of(SCENARIO_LABELS, with_scenario).lower()
+    combo = lower_first(label_of(SCENARIO_LABELS, with_scenario))
     for r in table.itertuples():
-        name = label_of(SPECIALTY_LABELS, r.specialty).lower()
+        name = lower_first(label_of(SPECIALTY_LABELS, r.specialty))
         head = (
             f"For at nå {number(r.target)} speciallæger i {name} i {r.year} med mindst "
             f"{percent(probability, 0)} sandsynlighed"

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.data.contract import GEOGRAPHIES
+from pipeline.data.contract import GEOGRAPHIES, REGIONS, SPECIALTIES
 from pipeline.errors import InputError
 from pipeline.params import project_root
 
@@ -83,6 +83,51 @@ DATASETS = {
             key=("group",),
             columns=("cif", "ci_low", "ci_high"),
             codes={"group": ("regular", "combined")},
+        ),
+        DatasetSpec(
+            "supply/demand_definitions",
+            "the specialist gap under each demand definition (base_ratio, vacancies, target), "
+            "nationally and per specialty, in the shown year (median, 95 % interval) and in the "
+            "start year; available False where the data do not allow it",
+            key=("definition", "scope"),
+            columns=("available", "headline", "year", "gap", "gap_low", "gap_high", "gap_start"),
+            codes={
+                "definition": ("base_ratio", "vacancies", "target"),
+                "scope": ("total", *SPECIALTIES),
+            },
+        ),
+        DatasetSpec(
+            "supply/targets",
+            "per scenario and target: specialists in the target year (median, 95 % interval) "
+            "and the probability of reaching the target",
+            key=("scenario", "specialty", "year"),
+            columns=("target", "p_reach", "specialists", "specialists_low", "specialists_high"),
+            codes={"specialty": SPECIALTIES},
+        ),
+        DatasetSpec(
+            "supply/required_posts",
+            "per target: the extra H-posts a year for P(reach) >= the required probability "
+            "(NaN when posts alone cannot), and when not, the posts on top of the other levers "
+            "and the foreign recruits a year needed besides; status code",
+            key=("specialty", "year"),
+            columns=(
+                "target",
+                "probability",
+                "posts",
+                "p_posts",
+                "p_max_posts",
+                "posts_with_levers",
+                "foreign_per_year",
+                "status",
+            ),
+            codes={"specialty": SPECIALTIES},
+        ),
+        DatasetSpec(
+            "supply/required_posts_by_region",
+            "the required extra H-posts a year (or the combination's posts) split by region",
+            key=("specialty", "year", "region"),
+            columns=("posts",),
+            codes={"specialty": SPECIALTIES, "region": REGIONS},
         ),
     )
 }

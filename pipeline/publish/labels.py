@@ -53,6 +53,7 @@ LEVER_LABELS = {
     "combined_track_share": "Sammenhængende forløb",
     "foreign_per_year": "Udenlandske læger",
     "exit_reduction_over_65": "Fasthold læger over 65",
+    "fte_per_head": "Mere arbejdstid pr. læge",
 }
 SCENARIO_LABELS = {
     "baseline": "Uændret",
@@ -60,9 +61,31 @@ SCENARIO_LABELS = {
     "combined_track_for_all": "Sammenhængende forløb for alle",
     "foreign_recruitment": "Rekruttering af udenlandske læger",
     "retain_over_65": "Fasthold læger over 65",
+    "more_working_time": "Mere arbejdstid pr. læge",
     "all_levers": "Alle tiltag",
+    "required_posts": "De nødvendige H-forløb",
 }
 GRADE_LABELS = {"specialist": "Speciallæger", "trainee": "Læger under uddannelse"}
+DEMAND_LABELS = {
+    "base_ratio": "Basisåret var i balance",
+    "vacancies": "Målte ubesatte stillinger",
+    "target": "Nationale mål",
+}
+# The uncertain inputs of the supply model (the sensitivity chart).
+INPUT_LABELS = {
+    "all": "Alle usikkerheder samlet",
+    "patients": "Patienttallets vækst (behovet)",
+    "fill": "Andel af H-forløb, der besættes",
+    "posts": "Antal opslåede H-forløb og besatte I-stillinger",
+    "exits_estimated": "Afgang over 60 år (estimeret)",
+    "exits_assumed": "Afgang under 60 år (antaget)",
+    "conversion": "Overgang fra I- til H-forløb",
+    "completion": "Gennemførte H-forløb",
+    "foreign_completion": "Udenlandske læger, der bliver",
+    "durations": "Forsinkede forløb",
+    "process": "Tilfældige udsving i afgang og gennemførelse",
+}
+SEX_LABELS = {"F": "Kvinder", "M": "Mænd", "all": "Begge køn"}
 
 
 def label_of(labels: Mapping[Any, str], code: Any) -> str:

@@ -449,3 +449,14 @@ def test_bad_params():
                 "retention": {"horizon_years": 0, "cohort_periods": [2010], "curve_max_years": 8},
             }
         )
+
+
+def test_wilson_is_missing_where_a_count_is_hidden_without_a_warning():
+    """A hidden count (NaN) on either side gives no interval and no RuntimeWarning."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        low, high = retention.wilson(np.array([3.0, np.nan, 5.0, 2.0]), np.array([np.nan, 4, 4, 4]))
+    assert np.isnan(low[:3]).all() and np.isnan(high[:3]).all()
+    assert 0 < low[3] < 0.5 < high[3] < 1

@@ -111,13 +111,16 @@ def prepare(
 # The funnel
 # --------------------------------------------------------------------------------------------
 def wilson(count: np.ndarray, nobs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson 95 % interval of a share (statsmodels), missing where there is no one."""
+    """Wilson 95 % interval of a share (statsmodels); missing where there is no one or where
+    either count is missing (hidden)."""
     from statsmodels.stats.proportion import proportion_confint
 
     count, nobs = np.asarray(count, dtype=float), np.asarray(nobs, dtype=float)
-    safe = np.where(nobs > 0, nobs, 1)
-    low, high = proportion_confint(count, safe, alpha=0.05, method="wilson")
-    return np.where(nobs > 0, low, np.nan), np.where(nobs > 0, high, np.nan)
+    known = (nobs > 0) & (count >= 0) & (count <= nobs)  # False for NaN
+    low, high = proportion_confint(
+        np.where(known, count, 0), np.where(known, nobs, 1), alpha=0.05, method="wilson"
+    )
+    return np.where(known, low, np.nan), np.where(known, high, np.nan)
 
 
 def funnel(prepared: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
@@ -203,7 +206,7 @@ def protected_funnels(prepared: pd.DataFrame, min_cell: int) -> Funnels:
         followed = table["followed"].astype("float64")
         converted = table["h_within_horizon"].astype("float64")
         table["share"] = (converted / followed).where(followed > 0)
-        low, high = wilson(converted.fillna(0).to_numpy(), followed.fillna(0).to_numpy())
+        low, high = wilson(converted.to_numpy(), followed.to_numpy())
         table["share_low"], table["share_high"] = low, high
         tables[name] = mask_dependent(table, counts, ["share", "share_low", "share_high"])
     return Funnels(tables, linked)

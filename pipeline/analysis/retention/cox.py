@@ -4,10 +4,12 @@ The retention model has up to a million doctors and few distinct event times (H-
 the 1st of a month), so almost every event is tied. This module fits the model by
 Newton-Raphson on Efron's (1977) approximation to the partial likelihood with array operations
 only: the data are sorted by time once, the risk-set sums come from reverse cumulative sums over
-that order, and Efron's correction for the ``d`` events tied at a time is expanded into one term
-per event (``l/d``, ``l = 0, ..., d - 1``). Nothing loops over persons or event times, and the
-information matrix is formed as one weighted cross-product ``X' diag(v) X`` instead of a p x p
-matrix per time, so memory stays O(n p).
+that order (events and censored rows kept apart, so no sum is formed as a difference), and
+Efron's correction for the ``d`` events tied at a time is expanded into one term per event
+(``l/d``, ``l = 0, ..., d - 1``) and summed back per time. Nothing loops over persons or event
+times, and the information matrix is one weighted cross-product ``X' diag(v) X`` instead of a
+p x p matrix per time, so memory stays O(n p): 10^6 rows with 8 covariates take about 2.5 s and
+under 0.5 GB on two cores, against about 34 s for statsmodels' ``PHReg`` (benchmarks/cox.py).
 
 It also gives the Schoenfeld residuals that the Grambsch-Therneau test of proportional hazards
 uses, with Efron's tie-averaged expected covariate (as R's ``survival`` and lifelines do).
@@ -60,8 +62,9 @@ class CoxFit:
         Efron's log partial likelihood at ``params`` (0 without events).
     converged : bool
         True when the Newton decrement and the last step were below the tolerance for every
-        estimable coefficient; False after ``max_iter`` steps, or when a coefficient runs off to
-        infinity.
+        estimable coefficient (trivially so when none is estimable, as without events). False
+        after ``max_iter`` steps, when no part of a Newton step raised the likelihood, or when
+        a coefficient runs off to infinity (the fit then stops as soon as the others converge).
     iterations : int
         Newton steps taken (a halved step counts once).
     schoenfeld_residuals : ndarray, shape (n_events, p)

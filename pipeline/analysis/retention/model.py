@@ -8,8 +8,9 @@ Time runs from ``i_start``. Each doctor has one of three competing outcomes, or 
 3. leaving the data without an H-post (``exit``).
 
 Cumulative incidence is estimated with Aalen-Johansen (statsmodels ``CumIncidenceRight``), the
-determinants of an H-post in psychiatry with a cause-specific Cox model (``PHReg``, Efron's
-method for the many tied start dates), and, as a robustness check, a logistic model of conversion
+determinants of an H-post in psychiatry with a cause-specific Cox model (``retention.cox``, a
+vectorised fit with Efron's method for the many tied start dates, checked against statsmodels'
+``PHReg`` and lifelines in the tests), and, as a robustness check, a logistic model of conversion
 within the horizon among doctors followed that long. Tables carry codes (``track`` is
 ``"regular"`` or ``"combined"``); labels are applied where they are shown
 (``pipeline.analysis.retention.tables``).
@@ -31,6 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from pipeline.analysis.retention.cox import CoxFit, fit_cox_efron
 from pipeline.data import contract
 from pipeline.data.definitions import (
     OUTCOMES,
@@ -448,8 +450,6 @@ def fit_cox(prepared: pd.DataFrame, min_cell: int = 1) -> ModelResult:
     Hazard ratios with 95 % Wald intervals, and the Grambsch-Therneau test of proportional
     hazards on scaled Schoenfeld residuals against the rank of event times.
     """
-    from statsmodels.duration.hazard_regression import PHReg
-
     x, references, notes = design(prepared, min_cell)
     status = (prepared["event"] == 1).to_numpy(dtype=int)
     events = int(status.sum())
@@ -458,14 +458,15 @@ def fit_cox(prepared: pd.DataFrame, min_cell: int = 1) -> ModelResult:
     if x.shape[1] == 0:
         return ModelResult(_empty_table(), [*notes, Note("no_terms")], events=events)
     log.info("retention: Cox model, %s doctors, %s covariates", f"{len(x):,}", x.shape[1])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        # Efron's approximation: most event times are tied (H-posts start on the 1st of a month).
-        res = PHReg(prepared["time"].to_numpy(), x.to_numpy(), status=status, ties="efron").fit()
-    coef, se = np.asarray(res.params), np.asarray(res.bse)
-    table = _ratio_table(list(x.columns), references, coef, se, x, prepared["event"] == 1)
+    time = prepared["time"].to_numpy(dtype=float)
+    # Efron's approximation: most event times are tied (H-posts start on the 1st of a month).
+    fit = fit_cox_efron(time, status, x.to_numpy(dtype=float))
+    if not fit.converged:
+        log.info("retention: the Cox model did not converge (a coefficient runs off)")
+    terms = list(x.columns)
+    table = _ratio_table(terms, references, fit.params, fit.bse, x, prepared["event"] == 1)
     notes += _inestimable_notes(table)
-    ph, sch = _ph_test(res, prepared["time"].to_numpy(), status, list(x.columns))
+    ph, sch = _ph_test(fit, time, terms)
     return ModelResult(table, notes, ph, sch, events)
 
 
@@ -523,31 +524,37 @@ def _empty_table() -> pd.DataFrame:
     )
 
 
-def _ph_test(res, time, status, terms) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Grambsch-Therneau test: correlation of scaled Schoenfeld residuals with rank(time)."""
-    resid = np.asarray(res.schoenfeld_residuals)
-    rows = np.flatnonzero((status == 1) & np.isfinite(resid).all(axis=1))
-    r, t = resid[rows], time[rows]
-    d = len(rows)
-    cov = np.asarray(res.cov_params())
+def _ph_test(
+    fit: CoxFit, time: np.ndarray, terms: list[str]
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """Grambsch-Therneau test: correlation of scaled Schoenfeld residuals (Efron's, as R's
+    ``survival`` and lifelines) with the rank of event time (average ranks for ties), over
+    the terms with a finite standard error; None, None when nothing can be tested."""
+    ok = np.isfinite(fit.bse)  # a term without a finite SE has a note saying why
+    t = time[fit.event_index]
     g = stats.rankdata(t)
     g = g - g.mean()
-    u = g @ r  # one entry per term
     denom = (g**2).sum()
+    if not ok.any() or denom == 0:  # nothing testable, or every event at one time
+        return None, None
+    tested = [name for name, keep in zip(terms, ok, strict=True) if keep]
+    r = fit.schoenfeld_residuals[:, ok]
+    d = fit.n_events
+    cov = fit.cov_params[np.ix_(ok, ok)]
+    u = g @ r  # one entry per term
     vu = cov @ u
     chi2 = d * vu**2 / (np.diag(cov) * denom)
     global_chi2 = d * u @ cov @ u / denom
     table = pd.DataFrame(
         {
-            "term": [*terms, "global"],
+            "term": [*tested, "global"],
             "chi2": [*chi2, global_chi2],
-            "df": [*([1] * len(terms)), len(terms)],
+            "df": [*([1] * len(tested)), len(tested)],
         }
     )
     table["p_value"] = stats.chi2.sf(table["chi2"], table["df"])
-    scaled = np.asarray(res.params) + d * r @ cov
-    schoenfeld = pd.DataFrame(scaled, columns=terms).assign(time=t)
-    return table, schoenfeld
+    scaled = fit.params[ok] + d * r @ cov
+    return table, pd.DataFrame(scaled, columns=tested).assign(time=t)
 
 
 def binned_residuals(

@@ -46,6 +46,7 @@ from pipeline.analysis.growth.models import (
 )
 from pipeline.data.catalog import Catalog
 from pipeline.data.contract import GEOGRAPHIES, NATIONAL
+from pipeline.params import reported_years
 from pipeline.publish import fmt, plotting
 
 plotting.setup()
@@ -225,7 +226,8 @@ path = gap.gap(
     simulations=simulations,
     seed=seed,
 )
-gaps = path[path["year"].isin(target_years)].reset_index(drop=True)
+# The key years: growth.target_years and the horizon year.
+gaps = path[path["year"].isin(reported_years(target_years, horizon_year))].reset_index(drop=True)
 catalog.save(withheld.filter(gaps), "growth/gap")
 catalog.save(withheld.filter(path), "growth/gap_path")
 fmt.text(tables.gap_text(withheld.filter(gaps), base_year, chosen))
@@ -254,15 +256,15 @@ by_model = gap.gaps_by_model(
     counts,
     fits_by_model,
     base_year=base_year,
-    target_years=target_years,
+    target_years=reported_years(target_years, horizon_year),
     simulations=simulations,
     seed=seed,
 )
 catalog.save(withheld.filter(by_model), "growth/gap_by_model")
-fmt.text(tables.models_gap_text(by_model, max(target_years), chosen))
+fmt.text(tables.models_gap_text(by_model, horizon_year, chosen))
 
 # %%
-fmt.table(tables.models_gap_table(by_model, max(target_years), chosen))
+fmt.table(tables.models_gap_table(by_model, horizon_year, chosen))
 
 # %% [markdown]
 # ## Regionernes fremskrivning efterprøvet

@@ -68,6 +68,7 @@ from pipeline.analysis.supply import figures, model, tables
 from pipeline.analysis.supply import metrics as supply_metrics
 from pipeline.analysis.supply import targets as target_model
 from pipeline.data.catalog import Catalog
+from pipeline.params import reported_years
 from pipeline.publish import fmt, plotting
 
 plotting.setup()
@@ -84,7 +85,8 @@ inputs = model.build_inputs(data, series, projection, conversion, params, **defi
 draws = model.draw(inputs, simulations, np.random.default_rng(seed))
 years = np.arange(inputs.start_year, horizon_year + 1)
 target_list = demands.targets_from_params(params)
-shown_year = max(target_years)
+shown_year = horizon_year  # the key numbers run to the horizon, as the figures do
+key_years = reported_years(target_years, horizon_year)
 
 # %% [markdown]
 # ## Modellens input
@@ -216,7 +218,7 @@ fmt.table(tables.required_table(required))
 names = model.selected_scenarios(params)
 runs = model.run_scenarios(inputs, draws, names, horizon_year, extra_scenarios)
 summary = model.summarise(runs, headline_definition.gap)
-comparison = model.compare(runs, target_years, headline_definition.gap)
+comparison = model.compare(runs, key_years, headline_definition.gap)
 targets_result = target_model.target_table(
     runs, target_list, demands.fte_targets(inputs, target_list)
 )
@@ -367,7 +369,7 @@ catalog.save_metrics(
         headline=headline,
         backtest_result=check,
         summary=summary,
-        target_years=target_years,
+        target_years=key_years,
         headline_demand=headline_demand,
         requested_demand=demand,
         headline_note=headline_note,
@@ -378,7 +380,7 @@ catalog.save_metrics(
         required=required,
         required_probability=required_probability,
         sensitivity=sensitivity,
-        fte=supply_metrics.fte_metrics(inputs, summary, headline, target_years),
+        fte=supply_metrics.fte_metrics(inputs, summary, headline, key_years),
         notes=[*inputs.notes, *([headline_note] if headline_note else [])],
     ),
 )

@@ -590,3 +590,9 @@ def _check_lever(key: str, lever: str, value: Any, bad) -> None:
         bad(key, f"{value} is a share and must be between 0 and 1")
     elif lever == "fte_per_head" and not -0.5 <= value <= 0.5:
         bad(key, f"{value} is a relative change in working time per head: -0.5 to 0.5")
+
+
+def reported_years(target_years: list[int], horizon_year: int) -> list[int]:
+    """The years the key numbers are given for: ``growth.target_years`` and always the horizon
+    year (the figures run to it, so the numbers do too)."""
+    return sorted({*map(int, target_years), int(horizon_year)})

@@ -5,14 +5,15 @@ from __future__ import annotations
 import pytest
 
 from pipeline.publish import findings
+from pipeline.publish.labels import lower_first
 
 
 @pytest.mark.parametrize(
     ("rate", "low", "high", "expected"),
     [
-        (0.037, 0.01, 0.06, "vokset med 3,7\u00a0% om året"),
-        (-0.002, -0.004, -0.001, "faldet med 0,2\u00a0% om året"),
-        (-0.002, -0.01, 0.005, "ikke ændret sig tydeligt (−0,2\u00a0% om året"),
+        (0.037, 0.01, 0.06, "er vokset med 3,7\u00a0% om året"),
+        (-0.002, -0.004, -0.001, "er faldet med 0,2\u00a0% om året"),
+        (-0.002, -0.01, 0.005, "har ikke ændret sig tydeligt (−0,2\u00a0% om året"),
     ],
 )
 def test_grown_fallen_or_no_clear_change(rate, low, high, expected):
@@ -38,7 +39,9 @@ def test_patients_faster_slower_or_no_clear_difference(difference, low, high, ex
     [
         (819, 300, 1500, "mangler der 819 læger", "shortage"),
         (-1079, -1500, -600, "er der 1.079 læger flere end behovet", "surplus"),
-        (120, -200, 500, "kan hverken mangel eller overskud af læger påvises", "balance"),
+        (120, -200, 500, "mangler der efter bedste skøn 120 læger, men", "balance"),
+        (-120, -500, 200, "er der efter bedste skøn 120 læger flere end behovet, men", "balance"),
+        (250, 250, 250, "mangler der 250 læger (målt i data)", "shortage"),
         (250, None, None, "mangler der 250 læger (målt i data)", "shortage"),
         (-250, None, None, "er der 250 læger flere end behovet (målt i data)", "surplus"),
     ],
@@ -101,3 +104,36 @@ def test_the_model_choice_sentence_follows_the_scores():
     assert "valgt i params.yaml" in findings.model_choice(named)
     for metrics in (close, clear, named):
         assert "pålidelige" not in findings.model_choice(metrics)
+
+
+@pytest.mark.parametrize(
+    ("change", "low", "high", "kind", "expected"),
+    [
+        (-37, -52, -17, "shortage", "mindsker manglen med 37 (95\u00a0%-interval 17 til 52)"),
+        (-37, -52, -17, "surplus", "øger overskuddet med 37"),
+        (12, 5, 20, "shortage", "øger manglen med 12 (95\u00a0%-interval 5 til 20)"),
+        (12, 5, 20, "surplus", "mindsker overskuddet med 12"),
+    ],
+)
+def test_a_lever_is_described_in_the_words_of_the_gap(change, low, high, kind, expected):
+    assert findings.lever_effect(change, low, high, kind).startswith(expected)
+
+
+@pytest.mark.parametrize(
+    ("label", "expected"),
+    [
+        ("Poisson-regression med spredningsestimat", "Poisson-regression med spredningsestimat"),
+        ("Region Sjælland", "Region Sjælland"),
+        ("Regionernes metode", "regionernes metode"),
+        ("H-forløb i psykiatrien", "H-forløb i psykiatrien"),
+        ("ETS", "ETS"),
+        ("Log-lineær trend", "log-lineær trend"),
+    ],
+)
+def test_labels_inside_a_sentence_keep_proper_nouns_and_abbreviations(label, expected):
+    assert lower_first(label) == expected
+
+
+def test_model_choice_keeps_the_capital_of_poisson():
+    text = findings.model_choice({"projection_model": "count_glm", "choice_requested": True})
+    assert "på Poisson-regression" in text

@@ -13,10 +13,14 @@ import math
 from typing import Any
 
 from pipeline.publish.fmt import CI95, interval, number, percent
-from pipeline.publish.labels import MODEL_LABELS
+from pipeline.publish.labels import MODEL_LABELS, lower_first
 
 # A share of posts left empty that a director would call "many" (here: one post in ten).
 UNFILLED_NOTABLE = 0.10
+# A probability of reaching a target at or above LIKELY is "næsten sikkert", below UNLIKELY
+# "næppe"; in between the number is given against the probability asked for.
+LIKELY = 0.9
+UNLIKELY = 0.1
 # An interval of zero width around an estimated quantity means nothing was estimated.
 ZERO_WIDTH = 1e-9
 
@@ -48,15 +52,16 @@ def ci(low: Any, high: Any, formatter=number, assumed: bool = False) -> str:
 
 
 def growth(rate: float, low: float, high: float) -> str:
-    """``"vokset med 3,7 % om året (…)"``, ``"faldet med 0,2 % om året (…)"`` or, when the
-    interval covers zero, ``"ikke ændret sig tydeligt (…)"``."""
+    """The predicate of a growth sentence, auxiliary verb included: ``"er vokset med 3,7 % om
+    året (…)"``, ``"er faldet med 0,2 % om året (…)"`` or, when the interval covers zero,
+    ``"har ikke ændret sig tydeligt (…)"``."""
     bounds = ci(low, high, percent)
     match direction(rate, low, high):
         case "up":
-            return f"vokset med {percent(rate)} om året ({bounds})"
+            return f"er vokset med {percent(rate)} om året ({bounds})"
         case "down":
-            return f"faldet med {percent(-rate)} om året ({bounds})"
-    return f"ikke ændret sig tydeligt ({percent(rate)} om året, {bounds})"
+            return f"er faldet med {percent(-rate)} om året ({bounds})"
+    return f"har ikke ændret sig tydeligt ({percent(rate)} om året, {bounds})"
 
 
 def faster(difference: float, low: float, high: float) -> str:
@@ -69,23 +74,47 @@ def faster(difference: float, low: float, high: float) -> str:
 
 def shortage(gap: float, low: float | None, high: float | None, what: str = "læger") -> str:
     """A gap (needed minus available) as a verdict: ``"mangler der 819 læger (…)"``, a surplus
-    as ``"er der 1.079 læger flere end behovet (…)"``, and an interval covering zero as
-    ``"kan hverken mangel eller overskud påvises (…)"``. Without an interval (measured in the
-    data) the sign decides."""
-    bounds = "målt i data" if _missing(low, high) else ci(low, high)
+    as ``"er der 1.079 læger flere end behovet (…)"``. When the 95 % interval covers zero the
+    best estimate is given with the warning that the interval holds the opposite too. Without
+    an interval (measured in the data) the sign decides."""
+    measured = _missing(low, high) or abs(high - low) <= ZERO_WIDTH
+    bounds = "målt i data" if measured else ci(low, high)
+    if measured:
+        low = high = gap
     match direction(gap, low, high):
         case "up":
             return f"mangler der {number(gap)} {what} ({bounds})"
         case "down":
             return f"er der {number(-gap)} {what} flere end behovet ({bounds})"
-    if _missing(low, high):
-        return f"er der hverken mangel eller overskud af {what}"
-    return f"kan hverken mangel eller overskud af {what} påvises ({number(gap)}, {bounds})"
+    if gap > 0:
+        return (
+            f"mangler der efter bedste skøn {number(gap)} {what}, men {CI95}let "
+            f"({interval(low, high)}) rummer også et overskud"
+        )
+    if gap < 0:
+        return (
+            f"er der efter bedste skøn {number(-gap)} {what} flere end behovet, men "
+            f"{CI95}let ({interval(low, high)}) rummer også en mangel"
+        )
+    return f"er der balance mellem behov og {what} ({bounds})"
 
 
 def gap_kind(gap: float, low: float | None, high: float | None) -> str:
     """``"shortage"``, ``"surplus"`` or ``"balance"``, decided like ``shortage``."""
     return {"up": "shortage", "down": "surplus"}.get(direction(gap, low, high), "balance")
+
+
+def lever_effect(change: float, low: float | None, high: float | None, kind: str) -> str:
+    """What a lever does to the gap, in the words of the gap's ``kind`` (``gap_kind``):
+    ``"mindsker manglen med 37 (…)"``, ``"øger overskuddet med 37 (…)"``, …"""
+    size = number(abs(change))
+    if change <= 0:
+        verb = {"surplus": "øger overskuddet"}.get(kind, "mindsker manglen")
+        bounds = ci(-high, -low) if not _missing(low, high) else "interval ikke estimeret"
+    else:
+        verb = {"surplus": "mindsker overskuddet"}.get(kind, "øger manglen")
+        bounds = ci(low, high) if not _missing(low, high) else "interval ikke estimeret"
+    return f"{verb} med {size} ({bounds})"
 
 
 def posts_left_empty(fill_rate: float) -> str:
@@ -126,15 +155,15 @@ def model_choice(metrics: dict[str, Any]) -> str:
     scores do not support)."""
     model = MODEL_LABELS.get(metrics.get("projection_model"), metrics.get("projection_model"))
     if metrics.get("choice_requested"):
-        return f"Fremskrivningen bygger på {model.lower()}, som er valgt i params.yaml."
+        return f"Fremskrivningen bygger på {lower_first(model)}, som er valgt i params.yaml."
     rival = metrics.get("choice_runner_up")
     difference = metrics.get("choice_relative_difference")
     text = (
-        f"Fremskrivningen bygger på {model.lower()}: i en test på tidligere år ramte den de "
+        f"Fremskrivningen bygger på {lower_first(model)}: i en test på tidligere år ramte den de "
         "faktiske tal bedst, målt på hele usikkerhedsbåndet"
     )
     if rival and not _missing(difference):
-        rival_label = MODEL_LABELS.get(rival, rival).lower()
+        rival_label = lower_first(MODEL_LABELS.get(rival, rival))
         if difference < 0.05:
             text += (
                 f", men kun lidt bedre end {rival_label} ({percent(difference)}), så valget af "
@@ -143,3 +172,48 @@ def model_choice(metrics: dict[str, Any]) -> str:
         else:
             text += f", tydeligt bedre end {rival_label}"
     return text + "."
+
+
+def probability_words(p: float | None, required: float) -> str:
+    """The probability of reaching a target in words: ``"næsten sikkert (93 %)"`` from
+    ``LIKELY``, ``"næppe (4 %)"`` below ``UNLIKELY``, otherwise the number against the
+    probability asked for (``supply.required_probability``)."""
+    if _missing(p):
+        return "ikke estimeret"
+    if p >= LIKELY:
+        return f"næsten sikkert ({percent(p, 0)})"
+    if p < UNLIKELY:
+        return f"næppe ({percent(p, 0)})"
+    side = "over" if p >= required else "under"
+    return f"med {percent(p, 0)} sandsynlighed ({side} de ønskede {percent(required, 0)})"
+
+
+def growth_comparison(
+    patients_rate: float, physicians_rate: float, difference: float, low: float, high: float
+) -> str:
+    """Which of patients and physicians has grown faster, from the difference of the yearly
+    growth rates (patients minus physicians) and its 95 % interval, as a sentence; the faster
+    one "er vokset hurtigere" when it grew, "er faldet langsommere" when it fell."""
+    size = f"forskel {number(100 * difference, 1)} procentpoint om året, {ci(low, high, _pp)}"
+
+    def faster(first: str, rate: float, second: str) -> str:
+        verb = "er vokset hurtigere" if rate > 0 else "er faldet langsommere"
+        return f"{first} {verb} end {second} ({size})"
+
+    match direction(difference, low, high):
+        case "up":
+            return faster("Patienttallet", patients_rate, "lægetallet")
+        case "down":
+            return faster("Lægetallet", physicians_rate, "patienttallet")
+    return f"Patienttallet og lægetallet har ikke udviklet sig tydeligt forskelligt ({size})"
+
+
+def _pp(value: float) -> str:
+    return number(100 * value, 1)
+
+
+def trend_verb(rate: float, low: float, high: float) -> str:
+    """``"vokser"``, ``"falder"`` or ``"ændrer sig ikke tydeligt"`` for a growth rate."""
+    return {"up": "vokser", "down": "falder"}.get(
+        direction(rate, low, high), "ændrer sig ikke tydeligt"
+    )

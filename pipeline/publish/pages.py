@@ -263,6 +263,10 @@ def _swap_in(target: Path, pages: list[Page]) -> None:
     (``renameat2(RENAME_EXCHANGE)`` on Linux): a reader sees the old site or the new one, never
     a mix."""
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".site-{os.getpid()}-"))
+    # mkdtemp makes a private (0700) directory; the site is read by a web server or colleagues.
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)
     try:
         for page in pages:
             path = staging / page.href

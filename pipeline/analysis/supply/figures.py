@@ -11,7 +11,6 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from pipeline.analysis.supply.tables import lever_amount
 from pipeline.data.contract import NATIONAL, REGIONS
 from pipeline.publish.fmt import number
 from pipeline.publish.labels import (
@@ -21,6 +20,7 @@ from pipeline.publish.labels import (
     SCENARIO_LABELS,
     SPECIALTY_LABELS,
     label_of,
+    lever_amount,
 )
 from pipeline.publish.plotting import COLORS, danish_axis, panel_grid, year_axis
 

@@ -26,6 +26,7 @@ from pipeline.analysis.supply.model import (
     scenario_levers,
 )
 from pipeline.data.contract import GEOGRAPHIES, NATIONAL, REGIONS
+from pipeline.publish.findings import probability_words
 from pipeline.publish.fmt import interval, join, number, percent
 from pipeline.publish.labels import (
     DEMAND_LABELS,
@@ -36,34 +37,26 @@ from pipeline.publish.labels import (
     SEX_LABELS,
     SPECIALTY_LABELS,
     label_of,
+    lever_amount,
+    lower_first,
 )
 
 # Thresholds of the sentences.
 CLOSES_AT = 0.0  # a gap whose 95 % upper end is at or below this is closed
-LIKELY = 0.9  # P(reach) at or above: "næsten sikkert"
-UNLIKELY = 0.1  # P(reach) below: "næppe"
 POOL_BINDS_SHARE = 0.5  # extra posts bind on applicants when the cap binds in this share of draws
 NOT_ESTIMATED = "ikke estimeret"
 MEASURED = "målt i data"
 FTE_NOT_GIVEN = "FTE ikke leveret"
 
-LEVER_UNITS = {
-    "extra_h_posts": "{:+g} H-forløb om året",
-    "combined_track_share": "{pct} af I-lægerne på sammenhængende forløb",
-    "foreign_per_year": "{:g} rekrutteret om året",
-    "exit_reduction_over_65": "{pct} færre afgange over 65 år",
-    "fte_per_head": "{signed_pct} arbejdstid pr. læge",
-}
-
 NOTE_TEXT = {
     NOTE_COMBINED_MISSING: (
         "Ingen læger er fulgt på sammenhængende forløb (eller gruppen er for lille til at blive "
-        "vist), så overgangen på sådanne forløb kan ikke estimeres: tiltaget 'sammenhængende "
-        "forløb' har ingen effekt i beregningen."
+        "vist), så overgangen på sådanne forløb kan ikke estimeres: tiltaget »sammenhængende "
+        "forløb« har ingen effekt i beregningen."
     ),
     NOTE_FTE_MISSING: (
         f"{FTE_NOT_GIVEN}: lægedata har ingen arbejdstid (kolonnen fte), så alle tal er "
-        "hoveder, og tiltaget 'mere arbejdstid pr. læge' kan ikke beregnes."
+        "hoveder, og tiltaget »mere arbejdstid pr. læge« kan ikke beregnes."
     ),
     NOTE_FILL_SPREAD: (
         "Der er færre end tre år med opslåede H-forløb at måle besættelsens udsving fra år til "
@@ -91,11 +84,6 @@ NOTE_TEXT = {
 }
 
 
-def lower_first(label: str) -> str:
-    """A label inside a sentence: its first letter in lower case ("H-forløb" keeps its H)."""
-    return label[:1].lower() + label[1:]
-
-
 def note_text(codes: Sequence[str]) -> str:
     """The notes' sentences, once each, in the order given."""
     seen = dict.fromkeys(c for c in codes if c)
@@ -119,18 +107,9 @@ def with_interval(value: Any, low: Any, high: Any, measured: bool = False) -> st
     return f"{number(value)} ({interval_text(low, high, measured)})"
 
 
-def lever_amount(lever: str, amount: float | None) -> str:
-    if amount is None:
-        return "som i data"
-    signed = f"{'+' if amount > 0 else ''}{percent(amount, 0)}"
-    return LEVER_UNITS[lever].format(amount, pct=percent(amount, 0), signed_pct=signed)
-
-
 def scenario_description(levers: dict[str, Any]) -> str:
     changed = [
-        f"{LEVER_LABELS[k]}: {lever_amount(k, v)}"
-        for k, v in levers.items()
-        if k in NO_CHANGE and v != NO_CHANGE.get(k)
+        lever_amount(k, v) for k, v in levers.items() if k in NO_CHANGE and v != NO_CHANGE.get(k)
     ]
     for specialty, posts in (levers.get("extra_h_posts_by_specialty") or {}).items():
         changed.append(
@@ -465,24 +444,24 @@ def headline_text(
     if note == demand_defs.NOTE_FALLBACK:
         reason = note_text(_notes_of(table, requested)) or "Den kan ikke beregnes."
         text = (
-            f"params.yaml vælger '{lower_first(DEMAND_LABELS[requested])}' som overskrift, men "
+            f"params.yaml vælger »{lower_first(DEMAND_LABELS[requested])}« som overskrift, men "
             f"data tillader den ikke. {reason} Overskriften bruger derfor "
-            f"'{lower_first(DEMAND_LABELS[used])}'; {HEADLINE_REASON[used]}"
+            f"»{lower_first(DEMAND_LABELS[used])}«; {HEADLINE_REASON[used]}"
         )
     else:
         text = (
-            f"Overskriften bruger definitionen '{lower_first(DEMAND_LABELS[used])}' (valgt i "
+            f"Overskriften bruger definitionen »{lower_first(DEMAND_LABELS[used])}« (valgt i "
             f"params.yaml: supply.demand); {HEADLINE_REASON[used]}"
         )
     text += (
         f". Efter den mangler der {number(total['gap'])} speciallæger i {int(total['year'])} "
         f"(95 %-interval {interval_text(total['gap_low'], total['gap_high'])}) i scenariet "
-        f"'{lower_first(label_of(SCENARIO_LABELS, scenario))}'. Læger under uddannelse tælles ikke "
+        f"»{lower_first(label_of(SCENARIO_LABELS, scenario))}«. Læger under uddannelse tælles ikke "
         f"med; de vises for sig."
     )
     others = table[(table["scope"] == "total") & table["available"] & (table["definition"] != used)]
     parts = [
-        f"'{lower_first(DEMAND_LABELS[r.definition])}' {number(r.gap)} ({int(r.year)})"
+        f"»{lower_first(DEMAND_LABELS[r.definition])}« {number(r.gap)} ({int(r.year)})"
         for r in others.itertuples()
         if np.isfinite(r.gap)
     ]
@@ -553,19 +532,6 @@ def targets_table(table: pd.DataFrame, scenarios: Sequence[str]) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
-def probability_words(p: float, required: float) -> str:
-    """The probability in words: "næsten sikkert" from ``LIKELY``, "næppe" below
-    ``UNLIKELY``, otherwise the number against the required probability."""
-    if not np.isfinite(p):
-        return NOT_ESTIMATED
-    if p >= LIKELY:
-        return f"næsten sikkert ({percent(p, 0)})"
-    if p < UNLIKELY:
-        return f"næppe ({percent(p, 0)})"
-    side = "over" if p >= required else "under"
-    return f"med {percent(p, 0)} sandsynlighed ({side} de ønskede {percent(required, 0)})"
-
-
 def targets_text(table: pd.DataFrame, scenario: str, required: float) -> str:
     rows = table[table["scenario"] == scenario]
     parts = []
@@ -579,7 +545,7 @@ def targets_text(table: pd.DataFrame, scenario: str, required: float) -> str:
     if not parts:
         return "Der er ingen mål at sammenligne med."
     text = (
-        f"I scenariet '{lower_first(label_of(SCENARIO_LABELS, scenario))}' "
+        f"I scenariet »{lower_first(label_of(SCENARIO_LABELS, scenario))}« "
         + "; ".join(parts)
         + "."
     )
@@ -644,7 +610,7 @@ def required_text(
                 )
             elif r.status == target_model.STATUS_WITH_LEVERS:
                 text += (
-                    f" Sammen med de øvrige tiltag i '{combo}' kræver det "
+                    f" Sammen med de øvrige tiltag i »{combo}« kræver det "
                     f"{number(r.posts_with_levers, 1)} ekstra H-forløb om året."
                 )
             else:
@@ -654,7 +620,7 @@ def required_text(
                     else "(her hjælper ekstra H-forløb heller ikke)"
                 )
                 text += (
-                    f" Heller ikke sammen med de øvrige tiltag i '{combo}' {extra}; det kræver "
+                    f" Heller ikke sammen med de øvrige tiltag i »{combo}« {extra}; det kræver "
                     f"desuden {number(r.foreign_per_year, 0)} rekrutterede udenlandske læger om "
                     f"året i {name}."
                 )

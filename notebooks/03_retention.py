@@ -162,8 +162,11 @@ display(fmt.table(tables.incidence_table(overall_at)))
 for by in model.GROUPINGS:
     catalog.save(at_horizon[by], f"retention/cif_at_horizon_{by}")
     display(fmt.table(tables.incidence_table(at_horizon[by], by)))
-# The share converting on each track, by track code, for the supply stage.
-catalog.save(at_horizon["track"], "retention/conversion_by_track")
+# The share converting on each track, by track code, for the supply stage: computed from every
+# doctor, hidden groups included. It stays in data/interim (never published); the model needs it
+# even where a track is too small to show.
+conversion_by_track = model.incidence_at(doctors, horizon_years, "track", min_cell=1)
+catalog.save(conversion_by_track, "retention/conversion_by_track")
 
 # %% [markdown]
 # ## Hvad hænger sammen med at fortsætte? (Cox-model)

@@ -97,7 +97,9 @@ key_years = reported_years(target_years, horizon_year)
 # estimerede og den antagne), de udenlandske lægers fastholdelse og forsinkede forløb.
 
 # %%
-fmt.table(tables.inputs_table(inputs))
+# A track's share is shown where the retention stage publishes it (not for a group too small).
+published = catalog.load("retention/cif_at_horizon_track")
+fmt.table(tables.inputs_table(inputs, list(published.loc[published["cif"].notna(), "group"])))
 
 # %%
 fmt.text(tables.notes_text(inputs.notes) or "Data giver ikke anledning til særlige forbehold.")

@@ -440,7 +440,8 @@ def how_to_read(metrics: dict[str, dict[str, Any]], min_cell: int) -> str:
         else "Forsyningsmodellens intervaller rummer kun de tilfældige udsving."
     )
     if fixed:
-        held += f" {join(fixed).capitalize()} er holdt fast i denne beregning."
+        fixed_text = join(fixed)
+        held += f" {fixed_text[:1].upper()}{fixed_text[1:]} er holdt fast i denne beregning."
     return f"""## Sådan læser du rapporten
 
 * **Manglende speciallæger** er behovet minus de speciallæger, der er (eller forventes).

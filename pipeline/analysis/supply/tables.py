@@ -27,7 +27,7 @@ from pipeline.analysis.supply.model import (
 )
 from pipeline.data.contract import GEOGRAPHIES, NATIONAL, REGIONS
 from pipeline.publish.findings import probability_words
-from pipeline.publish.fmt import interval, join, number, percent
+from pipeline.publish.fmt import HIDDEN, interval, join, number, percent
 from pipeline.publish.labels import (
     DEMAND_LABELS,
     GRADE_LABELS,
@@ -631,8 +631,19 @@ def required_text(
 # --------------------------------------------------------------------------------------------
 # Inputs, exits, working time and the backtest
 # --------------------------------------------------------------------------------------------
-def inputs_table(inputs: Inputs) -> pd.DataFrame:
-    """The model's main inputs, with where each comes from."""
+def inputs_table(inputs: Inputs, shown_tracks: Sequence[str] | None = None) -> pd.DataFrame:
+    """The model's main inputs, with where each comes from.
+
+    The model uses every track's conversion; the page shows a track's share only where the
+    retention stage publishes it (``shown_tracks``, the tracks with a value in its table; None:
+    all), so a share hidden there for a small group is not given back here.
+    """
+
+    def conversion(track: str) -> str:
+        if shown_tracks is not None and track not in shown_tracks:
+            return HIDDEN
+        return percent(conv[track][0])
+
     p = inputs.params
     fill = inputs.h_filled_ref.sum() / max(inputs.h_advertised_ref.sum(), 1)
     conv = inputs.conversion
@@ -663,10 +674,10 @@ def inputs_table(inputs: Inputs) -> pd.DataFrame:
         ),
         (
             "Andel i H-forløb i psykiatrien inden for horisonten, almindelig I-stilling",
-            percent(conv["regular"][0]),
+            conversion("regular"),
             "retention-trinnet",
         ),
-        ("Samme, sammenhængende forløb", percent(conv["combined"][0]), "retention-trinnet"),
+        ("Samme, sammenhængende forløb", conversion("combined"), "retention-trinnet"),
         (
             "Andel af I-lægerne på sammenhængende forløb nu",
             percent(inputs.combined_share_now),

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.data.contract import GEOGRAPHIES
+from pipeline.data.contract import GEOGRAPHIES, SPECIALTIES
 from pipeline.errors import InputError
 from pipeline.params import project_root
 
@@ -80,6 +80,24 @@ DATASETS = {
             key=("group",),
             columns=("cif", "ci_low", "ci_high"),
             codes={"group": ("regular", "combined")},
+        ),
+        DatasetSpec(
+            "initiatives/register",
+            "the regions' initiatives (initiatives.csv; empty without one) for marking charts: "
+            "specialty empty for both, end empty while it runs, start_year and end_year the "
+            "first and last year it covers at least half of, outcomes codes separated by |",
+            key=("initiative_id",),
+            columns=(
+                "name",
+                "region",
+                "specialty",
+                "start",
+                "end",
+                "start_year",
+                "end_year",
+                "outcomes",
+            ),
+            codes={"region": GEOGRAPHIES, "specialty": ("", *SPECIALTIES)},
         ),
     )
 }

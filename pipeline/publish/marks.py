@@ -11,10 +11,10 @@ with a change that came before it. Any stage draws them with one call after plot
     mark_initiatives(ax, register, "Nordjylland", specialty="psychiatry")
 
 The x axis is in calendar years with year ``t`` drawn at ``x = t`` (``plotting.year_axis``).
-A year's point stands for the whole year, so it is placed at the year's middle: a date is drawn
-at ``year - 0.5 + fraction of the year``. A year's point then lies inside an initiative's span
-exactly when the initiative covers at least half of that year, the rule by which the
-initiatives stage counts a year as treated (``treatment_years`` in its model).
+A year's point stands for the whole year, so a date is placed relative to the year's middle
+(``year_position``): a year's point lies inside an initiative's span exactly when the initiative
+covers at least half of that year, the rule by which the initiatives stage counts a year as
+treated (``treatment_years`` in its model).
 
 Readable in grey scale and kept off the data: spans are a light grey wash (regional) or a light
 hatch (national) under the data, the start is a dashed dark-grey line, and the labels sit in a
@@ -50,14 +50,19 @@ LABEL_MARGIN = 0.02
 def year_position(date: Any) -> float:
     """The x position of a date on a year axis whose year ``t`` stands at ``x = t``.
 
-    >>> round(year_position("2019-07-02"), 2)
+    Year ``t``'s point stands for the whole year and sits at its middle, 1 July 00:00; a month
+    is a twelfth of the year and a date the middle of its day. A year's point then lies inside
+    an initiative's span exactly when the initiative covers at least half of that year by the
+    initiatives stage's rule (``treatment_years``: a start in January-June treats its own year,
+    an end in July-December too).
+
+    >>> round(year_position("2019-07-01"), 2)
     2019.0
-    >>> year_position("2019-01-01")
+    >>> round(year_position("2019-01-01"), 2)
     2018.5
     """
     ts = pd.Timestamp(date)
-    days = 366 if ts.is_leap_year else 365
-    return ts.year - 0.5 + (ts.dayofyear - 1) / days
+    return ts.year - 0.5 + (ts.month - 1 + (ts.day - 0.5) / ts.days_in_month) / 12
 
 
 def _blank(value: Any) -> bool:

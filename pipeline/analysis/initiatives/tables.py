@@ -12,7 +12,6 @@ table (the same columns without the result objects).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -53,7 +52,10 @@ REGION_WORDS = {model.NATIONAL: "hele landet"}
 # Numbers in their units
 # --------------------------------------------------------------------------------------------
 def _missing(value: Any) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+    """None, NaN, NA or NaT (a missing end date, a result without an interval)."""
+    if value is None or isinstance(value, str):
+        return value is None
+    return bool(pd.api.types.is_scalar(value) and pd.isna(value))
 
 
 def _number(value: Any) -> float | None:
@@ -309,7 +311,7 @@ def register_table(register: pd.DataFrame) -> pd.DataFrame:
 
 
 def _date_text(value: Any) -> str:
-    if _missing(value) or value is pd.NaT:
+    if _missing(value):
         return "–"
     ts = pd.Timestamp(value)
     return f"{ts.day}. {MONTHS[ts.month - 1]} {ts.year}"

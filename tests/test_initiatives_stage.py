@@ -131,6 +131,16 @@ def test_verdict_from_the_numbers(fields, code, short):
     assert tables.verdict_text(r).startswith(short)
 
 
+def test_a_verdict_says_when_another_initiative_ran_alongside():
+    assert tables.verdict_text(row(concurrent_here="MJ2|MJ3")) == (
+        "Stigning (hele 95 %-intervallet over 0); regionen havde også MJ2 og MJ3 på samme "
+        "udfald – kan ikke skilles ad"
+    )
+    assert tables.verdict_text(row(concurrent_elsewhere="SJ1")) == (
+        "Stigning (hele 95 %-intervallet over 0)"
+    )
+
+
 def test_the_verdict_ignores_a_stale_verdict_code():
     """The verdict is recomputed from the numbers, never read from the row."""
     assert tables.verdict_code(row(verdict="decrease")) == "increase"
@@ -171,7 +181,7 @@ def test_notes_and_concurrent_initiatives_are_said():
     )
     assert "Kun 1 år med data fra start" in text
     assert "For få år før start" in text and "har huller" in text
-    assert "Tiltag NJ2 i samme region" in text and "(MJ1 og SJ1)" in text
+    assert "Regionen havde også tiltag NJ2" in text and "(MJ1 og SJ1)" in text
     assert tables.notes_text(row()) == []
 
 
@@ -392,6 +402,12 @@ def test_mark_initiatives_draws_the_regions_and_national_initiatives_only():
     ) == ["DK1"]  # NJ1 concerned psychiatry only
     assert mark_initiatives(ax, register, "Syddanmark") == ["DK1"]
     assert mark_initiatives(ax, register.iloc[:0], "Syddanmark") == []
+    plt.close(fig)
+
+    fig, ax = plt.subplots()
+    ax.set_xlim(2009.5, 2025.5)
+    assert mark_initiatives(ax, register, "Nordjylland", highlight="NJ1") == ["NJ1", "DK1"]
+    assert len(ax.patches) == 1  # only NJ1's span; DK1 gets its line and label
     plt.close(fig)
 
     fig, ax = plt.subplots()

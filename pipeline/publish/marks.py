@@ -110,6 +110,7 @@ def mark_initiatives(
     *,
     specialty: str | None = None,
     labels: Mapping[str, str] | None = None,
+    highlight: str | None = None,
 ) -> list[str]:
     """Draw each of the region's and the national initiatives on a year axis.
 
@@ -129,6 +130,9 @@ def mark_initiatives(
         The chart's specialty, or None for both (see ``initiatives_for``).
     labels
         Optional label per ``initiative_id``; default the id itself (a short code).
+    highlight
+        An ``initiative_id`` whose span alone is shaded (a chart about that initiative); the
+        others get their start (and end) lines and labels only. None: every span is shaded.
 
     Returns
     -------
@@ -153,7 +157,8 @@ def mark_initiatives(
             span |= {"facecolor": "none", "edgecolor": HATCH_COLOR, "hatch": "////"}
         else:
             span |= {"facecolor": SPAN_COLOR, "alpha": SPAN_ALPHA}
-        ax.axvspan(max(start, left), min(end, right), **span)
+        if highlight is None or str(item["initiative_id"]) == highlight:
+            ax.axvspan(max(start, left), min(end, right), **span)
         if start >= left:
             ax.axvline(start, color=LINE_COLOR, linewidth=0.9, linestyle="--", zorder=1)
         if not _blank(item.get("end")) and end <= right:

@@ -83,8 +83,10 @@ def plot_development(
     register: pd.DataFrame,
     *,
     specialty: str | None = None,
+    initiative_id: str | None = None,
 ) -> None:
-    """Panel 1: the region's outcome and the other regions' weighted mean, initiatives marked."""
+    """Panel 1: the region's outcome and the other regions' weighted mean, with the region's
+    initiatives marked (the span of ``initiative_id`` alone shaded)."""
     from matplotlib.ticker import FuncFormatter
 
     s = series.sort_values("year")
@@ -120,7 +122,7 @@ def plot_development(
         ax.text(0.5, 0.5, "Alle år skjult (små tal)", transform=ax.transAxes, ha="center")
     year_axis(ax)
     _title(ax, outcome_text(outcome))
-    mark_initiatives(ax, register, region, specialty=specialty)
+    mark_initiatives(ax, register, region, specialty=specialty, highlight=initiative_id)
     ax.legend(loc="best", fontsize=7)
 
 
@@ -236,6 +238,7 @@ def plot_initiative(
             region,
             register,
             specialty=specialty,
+            initiative_id=ident,
         )
         if national:
             continue

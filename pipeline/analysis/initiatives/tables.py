@@ -142,7 +142,18 @@ def verdict_text(row: Mapping[str, Any]) -> str:
       detectable effect at 80 % power; or that the data cannot bound the effect;
     * "Forskellige tendenser før start – effekten kan ikke adskilles (p = ... under 0,10)";
     * "Kan ikke vurderes: <reason>".
+
+    When another initiative of the same region on the same outcome started within the data's
+    years, the verdict says that the two cannot be told apart.
     """
+    text = _verdict_text(row)
+    here = _ids(row.get("concurrent_here"))
+    if here and not _missing(row.get("effect")):
+        text += f"; regionen havde også {join(here)} på samme udfald – kan ikke skilles ad"
+    return text
+
+
+def _verdict_text(row: Mapping[str, Any]) -> str:
     code = verdict_code(row)
     unit = str(row.get("unit", "percentage_points"))
     if code == "increase":
@@ -260,8 +271,8 @@ def notes_text(row: Mapping[str, Any]) -> list[str]:
         return out
     if here:
         out.append(
-            f"Tiltag {join(here)} i samme region skulle påvirke det samme udfald i samme "
-            "periode: effekterne kan ikke skilles ad."
+            f"Regionen havde også tiltag {join(here)} på samme udfald i dataårene: "
+            "effekterne kan ikke skilles ad."
         )
     if elsewhere:
         out.append(

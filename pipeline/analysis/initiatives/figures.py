@@ -41,6 +41,15 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 PANEL_SIZE = (4.3, 3.3)
+# The y axis of the development panel; the conversion outcome's years are I-start cohorts.
+Y_LABELS = {
+    "h_fill_rate": "Andel besat",
+    "i_fill_rate": "Andel besat",
+    "conversion": "Andel i H-forløb i psykiatrien",
+    "specialist_exits": "Nettoafgang pr. år",
+    "specialists": "Indeks (årene før start = 100)",
+}
+COHORT_OUTCOMES = frozenset({"conversion"})
 REFERENCE_COLOR = "#7f7f7f"
 TITLE_WIDTH = 38  # characters per line of a panel title
 
@@ -108,8 +117,9 @@ def plot_development(
             linestyle=LINESTYLES[1],
             label="Øvrige regioner",
         )
+    ax.set_ylabel(Y_LABELS.get(outcome, ""))
+    ax.set_xlabel("Startår i I-stilling" if outcome in COHORT_OUTCOMES else "År")
     if len(s) and (s["scale"] == "index").all():
-        ax.set_ylabel("Indeks (årene før start = 100)")
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: number(v, 0)))
     else:
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: pct(v, 0)))
@@ -127,9 +137,16 @@ def plot_development(
 
 
 def plot_event_study(
-    ax: Axes, study: pd.DataFrame, reference_years: tuple[int, ...], start_year: int, unit: str
+    ax: Axes,
+    study: pd.DataFrame,
+    reference_years: tuple[int, ...],
+    start_year: int,
+    unit: str,
+    outcome: str = "",
 ) -> None:
     """Panel 2: leads and lags with 95 % intervals; reference years hollow at 0."""
+    from matplotlib.ticker import MaxNLocator
+
     s = study.sort_values("event_time")
     ax.axhline(0, color="#555555", linewidth=0.8)
     ax.axvline(-0.5, color="#404040", linewidth=0.9, linestyle="--")
@@ -157,11 +174,12 @@ def plot_event_study(
         capsize=3,
         label="Forskel med 95 %-interval" if has_ci else "Forskel",
     )
-    ax.set_xlabel("År fra start (0 = første år med tiltaget)")
+    if outcome in COHORT_OUTCOMES:
+        ax.set_xlabel("Årgange fra start (0 = første årgang med tiltaget)")
+    else:
+        ax.set_xlabel("År fra start (0 = første år med tiltaget)")
     ax.set_ylabel("Procentpoint" if unit != "percent" else "Forskel i %")
     _unit_axis(ax, unit)
-    from matplotlib.ticker import MaxNLocator
-
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=8))
     _title(ax, "Forskel til de øvrige regioner pr. år")
     ax.legend(loc="upper left", fontsize=7)
@@ -247,7 +265,9 @@ def plot_initiative(
         reference = result.reference_years if isinstance(result, model.EffectResult) else ()
         estimated = isinstance(result, model.EffectResult) and len(result.event_study)
         if len(study) and not pd.isna(row["start_year"]):
-            plot_event_study(ax[1], study, reference, int(row["start_year"]), str(row["unit"]))
+            plot_event_study(
+                ax[1], study, reference, int(row["start_year"]), str(row["unit"]), outcome
+            )
         elif estimated:  # every year of the event study rests on a hidden cell
             _empty(ax[1], "Ingen år at vise i event study: alle bygger på små tal")
         else:

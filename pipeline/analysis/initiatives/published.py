@@ -183,18 +183,24 @@ def _counts(value: np.ndarray, weight: np.ndarray, outcome: str) -> tuple[np.nda
     return a, np.rint(weight) - a
 
 
+def _passes(counts: tuple[np.ndarray, ...], min_cell: int) -> np.ndarray:
+    """Every count 0 or at least ``min_cell`` in magnitude (a net exit count can be negative)."""
+    ok = np.ones(len(counts[0]), dtype=bool)
+    for n in counts:
+        n = np.abs(n)
+        ok &= (n == 0) | (n >= min_cell)
+    return ok
+
+
 def shown_cells(panel: pd.DataFrame, outcome: str, min_cell: int) -> np.ndarray:
-    """Which cells of an outcome panel may be shown: every count behind them 0 or at least
-    ``min_cell`` (counts are compared in magnitude: a net exit count can be negative)."""
+    """Which cells of an outcome panel may be shown: every count behind them (``_counts``) 0
+    or at least ``min_cell``."""
     if not len(panel):
         return np.zeros(0, dtype=bool)
     value = panel["value"].to_numpy(dtype=float)
     weight = panel["weight"].to_numpy(dtype=float)
-    ok = np.isfinite(value) & (weight > 0)
-    for n in _counts(value, weight, outcome):
-        n = np.abs(n)
-        ok &= (n == 0) | (n >= min_cell)
-    return ok
+    finite = np.isfinite(value) & (weight > 0)
+    return finite & _passes(_counts(value, weight, outcome), min_cell)
 
 
 def _pooled(cells: pd.DataFrame, outcome: str) -> pd.DataFrame:
@@ -203,9 +209,9 @@ def _pooled(cells: pd.DataFrame, outcome: str) -> pd.DataFrame:
     if not len(cells):
         return pd.DataFrame(columns=["year", "value", "weight"])
     if outcome in model.LOG_OUTCOMES:
-        g = cells.groupby("year")["value"].agg(["mean", "size"])
+        mean = cells.groupby("year")["value"].mean()
         return pd.DataFrame(
-            {"year": g.index.to_numpy(), "value": g["mean"].to_numpy(), "weight": 1.0}
+            {"year": mean.index.to_numpy(), "value": mean.to_numpy(), "weight": 1.0}
         )
     num = (cells["value"] * cells["weight"]).groupby(cells["year"]).sum()
     den = cells.groupby("year")["weight"].sum()
@@ -215,16 +221,15 @@ def _pooled(cells: pd.DataFrame, outcome: str) -> pd.DataFrame:
 
 
 def _pooled_shown(cells: pd.DataFrame, outcome: str, min_cell: int) -> pd.Series:
-    """Whether each year's pooled value may be shown: its summed counts pass the rule."""
+    """Whether each year's pooled value may be shown: the counts summed over the regions pass
+    the rule (for the log outcome, the summed headcount)."""
     if outcome in model.LOG_OUTCOMES:
-        counts = np.exp(cells["value"]).groupby(cells["year"]).sum()
-        n = np.rint(counts.to_numpy())
-        return pd.Series((n == 0) | (n >= min_cell), index=counts.index)
+        heads = np.exp(cells["value"]).groupby(cells["year"]).sum()
+        return pd.Series(_passes((np.rint(heads.to_numpy()),), min_cell), index=heads.index)
     a = (cells["value"] * cells["weight"]).groupby(cells["year"]).sum()
     w = cells.groupby("year")["weight"].sum()
-    a_n, b_n = np.abs(np.rint(a.to_numpy())), np.abs(np.rint(w.to_numpy()) - np.rint(a.to_numpy()))
-    ok = ((a_n == 0) | (a_n >= min_cell)) & ((b_n == 0) | (b_n >= min_cell))
-    return pd.Series(ok, index=w.index)
+    a_n = np.rint(a.to_numpy())
+    return pd.Series(_passes((a_n, np.rint(w.to_numpy()) - a_n), min_cell), index=w.index)
 
 
 def comparison_series(
@@ -265,14 +270,13 @@ def comparison_series(
     in_region = (panel["region"].astype(str) == region).to_numpy()
     if region == model.NATIONAL:
         if outcome in model.LOG_OUTCOMES:  # the national headcount is the sum of the regions'
-            counts = np.exp(panel["value"]).groupby(panel["year"]).sum()
+            heads = np.exp(panel["value"]).groupby(panel["year"]).sum()
             treated = pd.DataFrame(
-                {"year": counts.index, "value": np.log(counts.to_numpy()), "weight": 1.0}
+                {"year": heads.index, "value": np.log(heads.to_numpy()), "weight": 1.0}
             )
-            ok = pd.Series(np.rint(counts.to_numpy()) >= min_cell, index=counts.index)
         else:
             treated = _pooled(panel, outcome)
-            ok = _pooled_shown(panel, outcome, min_cell)
+        ok = _pooled_shown(panel, outcome, min_cell)
         others = pd.DataFrame(columns=["year", "value"])
         others_ok = pd.Series(dtype=bool)
     else:

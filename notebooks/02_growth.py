@@ -32,6 +32,7 @@ simulations = p["simulations"]
 seed = p["seed"]
 physician_grades = p["physician_grades"]
 physician_specialties = p["physician_specialties"]
+min_cell = p["min_cell"]
 
 # %%
 from pipeline.analysis.growth import figures, gap, series, tables
@@ -45,6 +46,7 @@ from pipeline.analysis.growth.models import (
 )
 from pipeline.data.catalog import Catalog
 from pipeline.data.contract import GEOGRAPHIES, NATIONAL
+from pipeline.params import reported_years
 from pipeline.publish import fmt, plotting
 
 plotting.setup()
@@ -54,7 +56,11 @@ reference = catalog.load_reference()
 counts = series.build_series(inputs, physician_grades, physician_specialties)
 modelled = series.modelled_series(counts, fit_from_year)
 first_year, last_year = int(modelled["year"].min()), int(modelled["year"].max())
-catalog.save(counts, "growth/series")
+catalog.save(counts, "growth/series")  # for the supply stage (data/interim, not published)
+# What is published leaves out any series with a count of fewer than min_cell persons, and what
+# would give it back (series.withheld); the models use every series.
+withheld = series.withheld(counts, min_cell)
+catalog.save(withheld.filter(counts), "growth/counts")
 
 # %% [markdown]
 # ## Patienter og læger som indeks
@@ -66,7 +72,7 @@ catalog.save(counts, "growth/series")
 
 # %%
 index = series.index_series(counts, base_year)
-catalog.save(index, "growth/index")
+catalog.save(withheld.filter(index), "growth/index")
 figure = figures.plot_index(index, [NATIONAL], ["total", "adult", "child_adolescent"], base_year)
 plotting.show(
     figure,
@@ -76,7 +82,7 @@ plotting.show(
 )
 
 # %%
-figure = figures.plot_index(index, GEOGRAPHIES[1:], ["total"], base_year)
+figure = figures.plot_index(index, withheld.shown(GEOGRAPHIES[1:]), ["total"], base_year)
 plotting.show(
     figure,
     path=catalog.figure_path("growth", "indeks_regioner"),
@@ -107,14 +113,14 @@ plotting.show(
 rates = growth_rates(
     modelled, models, k=seed_k_years, damped=ets_damped, bootstrap=ets_bootstrap, seed=seed
 )
-catalog.save(rates, "growth/rates")
-fmt.table(tables.rates_table(rates))
+catalog.save(withheld.filter(rates), "growth/rates")
+fmt.table(tables.rates_table(withheld.filter(rates)))
 
 # %% [markdown]
 # Den log-lineære vækst i hver region (i alt):
 
 # %%
-fmt.table(tables.regional_rates_table(rates))
+fmt.table(tables.regional_rates_table(withheld.filter(rates)))
 
 # %% [markdown]
 # ## Hvor godt har modellerne ramt? (backtest)
@@ -141,7 +147,7 @@ results = backtest(
 )
 scores = backtest_scores(results)
 by_horizon = backtest_scores(results, by=("model", "horizon"))
-catalog.save(results, "growth/backtest")
+catalog.save(withheld.filter(results), "growth/backtest")
 catalog.save(scores, "growth/backtest_scores")
 catalog.save(by_horizon, "growth/backtest_scores_by_horizon")
 fmt.table(tables.scores_table(scores))
@@ -171,7 +177,8 @@ options = dict(k=seed_k_years, damped=ets_damped, bootstrap=ets_bootstrap, seed=
 all_projections, fits_by_model = project_all(modelled, models, horizon_year, **options)
 projection = all_projections[all_projections["model"] == chosen].reset_index(drop=True)
 fits = fits_by_model[chosen]
-catalog.save(projection, "growth/projection")
+catalog.save(projection, "growth/projection")  # for the supply stage
+catalog.save(withheld.filter(projection), "growth/forecast")
 figure = figures.plot_projection(
     projection,
     [
@@ -192,7 +199,8 @@ plotting.show(
 
 # %%
 figure = figures.plot_projection(
-    projection, [(m, g, "total") for g in GEOGRAPHIES[1:] for m in ("patients", "physicians")]
+    projection,
+    [(m, g, "total") for g in withheld.shown(GEOGRAPHIES[1:]) for m in ("patients", "physicians")],
 )
 plotting.show(
     figure,
@@ -218,16 +226,17 @@ path = gap.gap(
     simulations=simulations,
     seed=seed,
 )
-gaps = path[path["year"].isin(target_years)].reset_index(drop=True)
-catalog.save(gaps, "growth/gap")
-catalog.save(path, "growth/gap_path")
-fmt.text(tables.gap_text(gaps, base_year, chosen))
+# The key years: growth.target_years and the horizon year.
+gaps = path[path["year"].isin(reported_years(target_years, horizon_year))].reset_index(drop=True)
+catalog.save(withheld.filter(gaps), "growth/gap")
+catalog.save(withheld.filter(path), "growth/gap_path")
+fmt.text(tables.gap_text(withheld.filter(gaps), base_year, chosen))
 
 # %%
-fmt.table(tables.gap_table(gaps))
+fmt.table(tables.gap_table(withheld.filter(gaps)))
 
 # %%
-figure = figures.plot_gap(path, GEOGRAPHIES)
+figure = figures.plot_gap(path, withheld.shown(GEOGRAPHIES))
 plotting.show(
     figure,
     path=catalog.figure_path("growth", "underskud"),
@@ -247,15 +256,15 @@ by_model = gap.gaps_by_model(
     counts,
     fits_by_model,
     base_year=base_year,
-    target_years=target_years,
+    target_years=reported_years(target_years, horizon_year),
     simulations=simulations,
     seed=seed,
 )
-catalog.save(by_model, "growth/gap_by_model")
-fmt.text(tables.models_gap_text(by_model, max(target_years), chosen))
+catalog.save(withheld.filter(by_model), "growth/gap_by_model")
+fmt.text(tables.models_gap_text(by_model, horizon_year, chosen))
 
 # %%
-fmt.table(tables.models_gap_table(by_model, max(target_years), chosen))
+fmt.table(tables.models_gap_table(by_model, horizon_year, chosen))
 
 # %% [markdown]
 # ## Regionernes fremskrivning efterprøvet

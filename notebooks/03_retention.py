@@ -134,6 +134,13 @@ for by in model.GROUPINGS:
     curves = model.cumulative_incidence(doctors, by, min_cell, shown=shown)
     catalog.save(curves, f"retention/cif_{by}")
     at_horizon[by] = model.incidence_at(doctors, horizon_years, by, min_cell, shown=shown)
+    if curves.empty:
+        # Every group is too small to show: no chart rather than an empty one.
+        fmt.text(
+            f"Ingen gruppe i opdelingen efter {GROUPING_LABELS[by].lower()} har mindst "
+            f"{min_cell} læger; derfor vises ingen kurver for den."
+        )
+        continue
     figure = figures.plot_cif(
         curves, horizon_years, curve_max_years, outcomes=["h_psychiatry"], by=by
     )
@@ -262,7 +269,7 @@ tables.fill_rate_table(
 # %%
 catalog.save_metrics(
     "retention",
-    model.metrics(funnels, overall_at, at_horizon["region"], cox, horizon_years),
+    model.metrics(funnels, overall_at, at_horizon["region"], cox, horizon_years, national_fill),
 )
 # What the stage published about persons and posts, for the report stage's audit.
 audit.save(

@@ -5,7 +5,8 @@
 
 # %% tags=["parameters"]
 # Trinnets parametre fra params.yaml (sektionen `report`), de samme som `dvc repro` bruger.
-# Denne notesbog beregner intet nyt: den viser de andre trins resultater.
+# Denne notesbog beregner intet nyt: den viser de andre trins resultater, og hvert udsagn om
+# retning og størrelse afgøres af tallene (pipeline/publish/findings.py).
 from pipeline.stages import stage_parameters
 
 p = stage_parameters("report")
@@ -13,7 +14,7 @@ min_cell = p["min_cell"]
 publish_safe = p["publish_safe"]
 
 # %%
-from IPython.display import Markdown, display
+from IPython.display import HTML
 
 from pipeline.data.catalog import Catalog
 from pipeline.publish import fmt, plotting, report
@@ -24,6 +25,9 @@ metrics = catalog.load_metrics()
 info = catalog.dataset_info()
 fmt.text(report.intro(info))
 
+# %%
+HTML(report.headline(metrics))
+
 # %% [markdown]
 # ## Hovedtal
 
@@ -33,7 +37,8 @@ fmt.text(report.key_numbers(metrics, info))
 # %% [markdown]
 # ## Tiltagene
 #
-# Hvor mange læger der mangler med hvert scenarie. Tallene i parentes er 95 %-intervaller.
+# Hvor mange speciallæger der mangler i hvert scenarie, og hvad hvert scenarie ændrer. Tallene i
+# parentes er 95&nbsp;%-intervaller; scenariernes tiltag og deres størrelse står i tabellen.
 
 # %%
 fmt.table(catalog.load("supply/comparison_table"))
@@ -42,12 +47,22 @@ fmt.table(catalog.load("supply/comparison_table"))
 # ## Figurer
 
 # %%
-for number, (key, caption) in enumerate(report.captions(metrics).items(), start=1):
-    display(Markdown(f"**Figur {number}.** {caption}"))
-    plotting.show_file(report.figure_path(catalog, key), alt=caption)
+# A chart the stages left out (every group too small to show) is left out here too.
+captions = {
+    key: caption
+    for key, caption in report.captions(metrics).items()
+    if report.figure_path(catalog, key).exists()
+}
+for number, (key, caption) in enumerate(captions.items(), start=1):
+    plotting.show_file(
+        report.figure_path(catalog, key),
+        alt=report.ALT[key],
+        caption=caption,
+        label=f"Figur {number}.",
+    )
 
 # %%
-fmt.text(report.HOW_TO_READ.format(min_cell=min_cell))
+fmt.text(report.how_to_read(metrics, min_cell))
 
 # %%
 fmt.text(report.sources(info, catalog.load_reference(), code_version(catalog.root)))

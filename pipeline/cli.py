@@ -75,6 +75,15 @@ def build_parser() -> argparse.ArgumentParser:
         default="standard",
         help="danish: ';' separators, decimal commas, DD-MM-YYYY, Windows-1252",
     )
+    synth.add_argument(
+        "--scenario",
+        choices=["default", "reversed"],
+        default="default",
+        help=(
+            "default: calibrated to the published figures; reversed: the findings reversed "
+            "(physicians grow faster than patients, posts filled, nobody on a combined track)"
+        ),
+    )
 
     deps = sub.add_parser(
         "deps", help="the package code each stage runs (from its imports), against dvc.yaml"
@@ -167,6 +176,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             trainees=args.trainees,
             patient_scale=args.patient_scale,
             contacts=args.contacts,
+            scenario=args.scenario,
         )
         write_synthetic(args.out, config, dialect=args.dialect)
         print(f"wrote a synthetic dataset to {args.out}")

@@ -112,21 +112,59 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # Midtjylland's pathway), and the share who stay.
         "foreign_pathway_years": 2,
         "foreign_completion": 0.7,
+        "foreign_completion_sd": 0.1,
         "foreign_age_band": "40-44",
+        # Uncertainty drawn beyond the estimates' own: the assumed exit rates are scaled by one
+        # factor per draw, uniform on this range; a share of H-courses (and of foreign
+        # pathways), uniform on its range, finishes a year late (leave, part-time).
+        "exit_rates_assumed_range": [0.5, 1.5],
+        "h_delay_share": [0.0, 0.3],
+        "foreign_delay_share": [0.0, 0.3],
+        # Years behind the year-to-year spread of the fill rates and posts (the drawn level).
+        "fill_rate_variation_years": 10,
+        # FTE per head (when physicians.csv has fte): the ratio of the last years' sums.
+        "fte_reference_years": 3,
         "simulations": 1000,
         "seed": 2035,
         "backtest_start_year": 2018,
+        # The headline's definition of the specialists needed: "vacancies" (the measured
+        # vacancies of specialist_posts.csv as the starting gap; base_ratio when the file is
+        # not given), "base_ratio" (the base year was balanced) or "target" (the targets below).
+        "demand": "vacancies",
+        # Named targets: specialists per specialty in a year, with their source.
+        "targets": [
+            {
+                "specialty": "psychiatry",
+                "year": 2035,
+                "value": 1400,
+                "name": "Ministeriets mål for 2035",
+                "source": "https://ugeskriftet.dk/nyhed/men-hvor-skal-psykiaterne-komme-fra",
+            },
+            {
+                "specialty": "child_adolescent_psychiatry",
+                "year": 2035,
+                "value": 500,
+                "name": "Ministeriets mål for 2035",
+                "source": "https://ugeskriftet.dk/nyhed/men-hvor-skal-psykiaterne-komme-fra",
+            },
+        ],
+        # The extra H-posts a year needed for this probability of reaching each target; when
+        # posts alone cannot, on top of this scenario's other levers (and foreign recruits).
+        "required_probability": 0.8,
+        "required_with_scenario": "all_levers",
         "scenarios": {
             "baseline": {},
             "more_h_posts": {"extra_h_posts": 20},
             "combined_track_for_all": {"combined_track_share": 1.0},
             "foreign_recruitment": {"foreign_per_year": 15},
             "retain_over_65": {"exit_reduction_over_65": 0.25},
+            "more_working_time": {"fte_per_head": 0.05},
             "all_levers": {
                 "extra_h_posts": 20,
                 "combined_track_share": 1.0,
                 "foreign_per_year": 15,
                 "exit_reduction_over_65": 0.25,
+                "fte_per_head": 0.05,
             },
         },
         # Each lever alone, moved by a stated, realistic amount (the tornado chart).
@@ -135,6 +173,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
             "combined_track_share": 0.5,
             "foreign_per_year": 15,
             "exit_reduction_over_65": 0.25,
+            "fte_per_head": 0.05,
         },
     },
     "report": {
@@ -270,7 +309,15 @@ GROWTH_MODELS = ("average_growth", "log_linear", "count_glm", "ets")
 # The fewest years each model can be fitted to, and the proper scores that choose among them.
 GROWTH_MIN_YEARS = {"average_growth": 6, "log_linear": 6, "count_glm": 6, "ets": 8}
 GROWTH_SCORES = ("crps", "is80", "is95")
-LEVERS = ("extra_h_posts", "combined_track_share", "foreign_per_year", "exit_reduction_over_65")
+LEVERS = (
+    "extra_h_posts",
+    "combined_track_share",
+    "foreign_per_year",
+    "exit_reduction_over_65",
+    "fte_per_head",
+)
+DEMAND_DEFINITIONS = ("base_ratio", "vacancies", "target")
+COMPUTED_SCENARIOS = ("required_posts",)  # the supply stage adds these itself
 MIN_CELL_FLOOR = 3  # Danish statistics practice: never publish counts of one or two persons
 MEMORY = re.compile(r"\d+(\.\d+)?\s*([KMGT]i?B)", re.IGNORECASE)  # DuckDB's memory_limit syntax
 
@@ -495,7 +542,77 @@ def _supply_rules(params: dict[str, Any]) -> list[str]:
             )
     if params["simulations"] < 100:
         bad("simulations", "use at least 100 draws")
+    for name in COMPUTED_SCENARIOS:
+        if name in scenarios:
+            bad(f"scenarios.{name}", "this name is the stage's own scenario; choose another")
+    if not 0 <= params["foreign_completion_sd"] < 0.5:
+        bad("foreign_completion_sd", "must be between 0 and 0.5")
+    _check_range(params, "exit_rates_assumed_range", bad, lowest=0.0, contains=1.0)
+    for key in ("h_delay_share", "foreign_delay_share"):
+        _check_range(params, key, bad, lowest=0.0, highest=1.0)
+    for key in ("fill_rate_variation_years", "fte_reference_years"):
+        if params[key] < 1:
+            bad(key, "must be at least 1 year")
+    if params["demand"] not in DEMAND_DEFINITIONS:
+        bad("demand", f"{params['demand']!r}; choose from {', '.join(DEMAND_DEFINITIONS)}")
+    if not 0 < params["required_probability"] < 1:
+        bad("required_probability", f"{params['required_probability']} is a probability "
+            "strictly between 0 and 1 (e.g. 0.8)")  # fmt: skip
+    if params["required_with_scenario"] not in scenarios:
+        bad(
+            "required_with_scenario",
+            f"{params['required_with_scenario']!r} is not a scenario ({', '.join(scenarios)})",
+        )
+    _check_targets(params["targets"], bad)
     return problems
+
+
+def _check_range(params, key, bad, lowest=None, highest=None, contains=None) -> None:
+    value = params[key]
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+        or value[0] > value[1]
+    ):
+        bad(key, f"{value!r}: give [low, high] with low <= high")
+        return
+    low, high = value
+    if lowest is not None and low < lowest:
+        bad(key, f"{low} is below {lowest}")
+    if highest is not None and high > highest:
+        bad(key, f"{high} is above {highest}")
+    if contains is not None and not low <= contains <= high:
+        bad(key, f"[{low}, {high}] must contain {contains} (the stated value itself)")
+
+
+def _check_targets(targets: Any, bad) -> None:
+    if not isinstance(targets, list):
+        bad("targets", "give a list of {specialty, year, value, source}")
+        return
+    seen = set()
+    for i, t in enumerate(targets):
+        key = f"targets[{i}]"
+        if not isinstance(t, dict):
+            bad(key, "give a mapping {specialty, year, value, source}")
+            continue
+        unknown = set(t) - {"specialty", "year", "value", "source", "name"}
+        if unknown:
+            bad(key, f"unknown key {', '.join(sorted(unknown))}; use specialty, year, value, "
+                "source and (optional) name")  # fmt: skip
+        if t.get("specialty") not in SPECIALTIES:
+            bad(f"{key}.specialty", f"{t.get('specialty')!r}; use one of {', '.join(SPECIALTIES)}")
+        year = t.get("year")
+        if not isinstance(year, int) or isinstance(year, bool) or not 1950 <= year <= 2100:
+            bad(f"{key}.year", f"{year!r} is not a year")
+        value = t.get("value")
+        if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+            bad(f"{key}.value", f"{value!r}: give the number of specialists (above 0)")
+        if not isinstance(t.get("source"), str) or not t.get("source", "").strip():
+            bad(f"{key}.source", "say where the target comes from (a link or a document)")
+        if (t.get("specialty"), year) in seen:
+            bad(key, f"a second target for {t.get('specialty')} in {year}")
+        seen.add((t.get("specialty"), year))
 
 
 def _check_lever(key: str, lever: str, value: Any, bad) -> None:
@@ -510,3 +627,11 @@ def _check_lever(key: str, lever: str, value: Any, bad) -> None:
         bad(key, f"{value} is negative; posts and recruits cannot be fewer than none")
     elif lever in ("combined_track_share", "exit_reduction_over_65") and not 0 <= value <= 1:
         bad(key, f"{value} is a share and must be between 0 and 1")
+    elif lever == "fte_per_head" and not -0.5 <= value <= 0.5:
+        bad(key, f"{value} is a relative change in working time per head: -0.5 to 0.5")
+
+
+def reported_years(target_years: list[int], horizon_year: int) -> list[int]:
+    """The years the key numbers are given for: ``growth.target_years`` and always the horizon
+    year (the figures run to it, so the numbers do too)."""
+    return sorted({*map(int, target_years), int(horizon_year)})

@@ -198,6 +198,14 @@ def execute_notebook(
             self.ip = os.path.join(private, "kernel")
             self.connection_file = os.path.join(private, "kernel.json")
 
+        async def _async_interrupt_kernel(self) -> None:
+            # jupyter_client interrupts a kernel before every shutdown; one busy with a late
+            # message then logs "ERROR | KeyboardInterrupt caught in kernel" on a run that
+            # succeeded. A kernel being shut down needs no interrupt.
+            if self.shutting_down:
+                return
+            await super()._async_interrupt_kernel()
+
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
             await super()._async_launch_kernel(kernel_cmd, **kw)
             _KERNELS.add(int(self.provisioner.pid))  # type: ignore[union-attr]

@@ -38,6 +38,7 @@ def run_benchmark(script: str, args: list[str], results: Path) -> dict:
     [
         ("trainees.py", ["--trainees", "3000"], "ingest + retention"),
         ("contacts.py", ["--contacts", "20000"], "validate and count 20,000 contacts"),
+        ("cox.py", ["--rows", "3000"], "fit_cox_efron, 3,000 rows x 8 (fit only)"),
     ],
 )
 def test_benchmark_runs_small(tmp_path, script, args, row):

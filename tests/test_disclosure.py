@@ -3,8 +3,6 @@ checked by the independent LP audit."""
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -213,17 +211,13 @@ def test_simulated_doctors_in_linked_tables_are_protected():
 
 def test_the_demo_data_linked_as_on_the_retention_page(demo_tables):
     # ~1,900 doctors, 16 cohorts × 5 regions × 2 specialties × 2 tracks, five funnels and the
-    # national total; the speed test too.
+    # national total (its speed is measured in benchmarks, not asserted here).
     doctors = retention.prepare(demo_tables["trainees"], 3, [2010, 2015, 2020])
     # The funnel counts H-posts within the horizon among the fully followed only.
     doctors["h_within_horizon"] &= doctors["full_followup"]
-    start = time.perf_counter()
     tables = linked(doctors, FUNNELS, dims=["cohort", "region", "specialty", "track"])
     shown = tables.protect()
-    problems = audit(tables.cells(), sensitive=tables.sensitive())
-    elapsed = time.perf_counter() - start
-    assert problems == []
-    assert elapsed < 20, f"protect + audit took {elapsed:.1f} s"
+    assert audit(tables.cells(), sensitive=tables.sensitive()) == []
     assert_protected(tables, shown, audited=True)
     detailed = shown["funnel_cohort_region_specialty"]
     assert len(detailed) == 16 * 5 * 2

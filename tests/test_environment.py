@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import tomllib
+from pathlib import Path
 
 import yaml
 from conftest import ROOT
@@ -70,3 +73,26 @@ def test_real_extracts_and_outputs_are_ignored_by_git():
     assert not ignored("data/raw/demo/trainees.csv")
     assert not ignored("reports/metrics.json")
     assert not ignored("notebooks/01_ingest.py")
+
+
+def test_dvc_add_of_a_real_extract_is_versioned_by_dvc_not_git(tmp_path, small_dataset):
+    """`dvc add data/raw/<name>`, as the README says: the extract is ignored by git, its .dvc
+    file is not, so git versions the pointer and DVC the data."""
+    import shutil
+
+    from benchmarks.common import copy_project, env
+
+    project = copy_project(tmp_path / "project")
+    shutil.copytree(small_dataset, project / "data" / "raw" / "extract_2026")
+    dvc = str(Path(sys.executable).parent / "dvc")
+    done = subprocess.run(
+        [dvc, "add", "data/raw/extract_2026"], cwd=project, env=env(), capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=project, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "data/raw/extract_2026.dvc" in status
+    assert "data/raw/extract_2026/" not in status  # the data itself is not for git

@@ -224,3 +224,20 @@ def test_bad_params_fail_clearly(change, message):
     with pytest.raises(ParamError) as info:
         check({**DEFAULTS, "growth": params}, list(range(2010, 2026)))
     assert any(message in line for line in info.value.problems), info.value.problems
+
+
+def test_a_series_with_a_small_count_is_withheld_with_its_complement(demo_series):
+    """A region with three physicians in a year is left out of every published growth table,
+    and so is the smallest other region (the nation minus the others would give it back)."""
+    counts = demo_series.copy()
+    mask = (
+        (counts["geography"] == "Nordjylland")
+        & (counts["measure"] == "physicians")
+        & (counts["year"] == 2015)
+    )
+    counts.loc[mask, "value"] = 3.0
+    withheld = series.withheld(counts, 5)
+    assert "Nordjylland" in withheld.geographies and len(withheld.geographies) == 2
+    shown = withheld.filter(counts)
+    assert not shown["geography"].astype(str).isin(withheld.geographies).any()
+    assert series.withheld(demo_series, 5).geographies == frozenset()  # the demo shows all

@@ -208,7 +208,7 @@ def test_same_key_same_bytes_and_same_pseudonyms_across_yearly_extracts(
     again = tmp_path / "again"
     summary = pseudonymise_dir(extract.raw, again, extract.key_a)
     assert files(again) == files(pseudonymised)
-    assert summary.files == 6 and summary.left_out == ["README.md"]
+    assert summary.files == 8 and summary.left_out == ["README.md"]
     assert summary.rows == len(extract.trainee_cprs) + len(extract.contact_cprs)
     assert summary.persons == len(extract.trainee_cprs) + len(set(extract.contact_cprs))
 
@@ -450,7 +450,7 @@ def test_cpr_like_names_and_symlinks_are_refused(small_extract, extract, tmp_pat
     (small_extract / "link.csv").unlink()
     lines = refusal(lambda: pseudonymise_dir(small_extract, tmp_path / "out", extract.key_a))
     assert lines == [
-        "physicians.csv:1: column 7: the column name looks like a CPR number; rename the column "
+        "physicians.csv:1: column 8: the column name looks like a CPR number; rename the column "
         "(the name is not shown)"
     ]
 

@@ -165,8 +165,10 @@ def test_ingest_stage_writes_its_outputs(tmp_path, small_dataset):
         assert (project / out).exists(), out
     assert sorted(p.name for p in (project / "data" / "processed").iterdir()) == [
         "dataset.json",
+        "initiatives.parquet",
         "patients.parquet",
         "physicians.parquet",
+        "specialist_posts.parquet",
         "trainees.parquet",
         "training_posts.parquet",
     ]

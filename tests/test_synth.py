@@ -1,4 +1,7 @@
-"""The synthetic generator: seeded, contract-valid, calibrated to the published figures."""
+"""The synthetic generator: seeded, contract-valid, consistent between its tables.
+
+The committed demo's calibration to the published figures: test_demo_calibration.py.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +13,17 @@ import pandas as pd
 import pytest
 from conftest import DEMO, ROOT, run_cli
 
+from pipeline import cli
+from pipeline.data.contract import SPECIALTIES
 from pipeline.data.ingest import read_dataset
-from pipeline.data.synth import SynthConfig, synthesize, write_synthetic
+from pipeline.data.synth import (
+    SCENARIOS,
+    SynthConfig,
+    synthesize,
+    synthesize_with_truth,
+    write_synthetic,
+)
+from pipeline.errors import InputError
 
 
 def files_identical(a, b) -> bool:
@@ -70,21 +82,47 @@ def test_committed_demo_is_the_documented_command_output(tmp_path):
     )
 
 
-def test_output_is_contract_valid_in_both_dialects(tmp_path):
-    for dialect in ("standard", "danish"):
-        out = tmp_path / dialect
-        write_synthetic(out, SynthConfig(seed=3, first_year=2012, last_year=2019), dialect=dialect)
-        dataset = read_dataset(out)
-        assert dataset.synthetic
-        assert dataset.extract_date == pd.Timestamp("2020-03-31")
+@pytest.mark.parametrize(
+    ("config", "dialect"),
+    [
+        (SynthConfig(seed=3, first_year=2012, last_year=2019), "standard"),
+        (SynthConfig(seed=3, first_year=2012, last_year=2019), "danish"),
+        (SynthConfig(seed=4, scenario="reversed"), "standard"),
+        (SynthConfig(seed=5, first_year=2019, last_year=2023), "standard"),  # the shortest
+    ],
+    ids=["short-standard", "short-danish", "reversed", "five-years"],
+)
+def test_output_is_contract_valid(tmp_path, config, dialect):
+    """Every file passes ingest, in both dialects, for every scenario and span."""
+    write_synthetic(tmp_path, config, dialect=dialect)
+    dataset = read_dataset(tmp_path)
+    assert dataset.synthetic
+    assert dataset.extract_date == pd.Timestamp(f"{config.last_year + 1}-03-31")
+    assert set(dataset.tables) == {
+        "patients",
+        "physicians",
+        "training_posts",
+        "trainees",
+        "specialist_posts",
+        "initiatives",
+    }
+    marker = json.loads((tmp_path / "synthetic.json").read_text())
+    assert marker["planted"]["scenario"] == config.scenario
+    assert "python -m pipeline synth" in (tmp_path / "README.md").read_text(encoding="utf-8")
+
+
+def test_fewer_than_five_years_is_refused():
+    with pytest.raises(InputError, match="at least five years"):
+        synthesize(SynthConfig(first_year=2020, last_year=2023))
 
 
 def test_trainee_count_changes_only_trainees():
     base = synthesize(SynthConfig(seed=5, first_year=2014, last_year=2020))
     more = synthesize(SynthConfig(seed=5, first_year=2014, last_year=2020, trainees=5000))
     assert len(more["trainees"]) == 5000
-    for name in ("patients", "physicians", "training_posts"):
-        pd.testing.assert_frame_equal(base[name], more[name])
+    for name in base:
+        if name != "trainees":
+            pd.testing.assert_frame_equal(base[name], more[name])
 
 
 def test_large_run_is_seeded_and_valid_on_a_sample(tmp_path):
@@ -98,54 +136,145 @@ def test_large_run_is_seeded_and_valid_on_a_sample(tmp_path):
     read_dataset(tmp_path / "big")  # raises if any sampled row breaks the contract
 
 
-# --- calibration to data/reference/published_figures.csv ----------------------------------------
+# --- the generator's construction, on a seed other than the demo's ----------------------------
 @pytest.fixture(scope="module")
-def demo(demo_tables):
-    return demo_tables
+def other():
+    """A dataset of another seed with its planted truth (the demo's are tested in
+    test_demo_calibration.py)."""
+    return synthesize_with_truth(SynthConfig(seed=21))
 
 
-def test_patients_calibrated(demo):
-    national = demo["patients"].groupby("year")["patients"].sum()
-    assert 110_000 <= national[2013] <= 130_000
-    assert 155_000 <= national[2019] <= 175_000
-    child = demo["patients"].query("age_group == 'child_adolescent'").groupby("year")["patients"]
-    assert child.sum()[2017] == pytest.approx(35_578, rel=0.05)
-    assert child.sum()[2022] == pytest.approx(43_530, rel=0.05)
+def h_starts(trainees: pd.DataFrame) -> pd.Series:
+    """H-starts in psychiatry per (year, region of the I-post, specialty of the H-post)."""
+    t = trainees[trainees["h_specialty"].isin(SPECIALTIES)]
+    keys = [t["h_start"].dt.year.rename("year"), t["region"], t["h_specialty"].rename("specialty")]
+    return t.groupby(keys).size()
 
 
-def test_physicians_calibrated(demo):
-    ph = demo["physicians"]
-    year = ph[ph["year"] == 2020]
-    specialists = (
-        year[year["grade"] == "specialist"].groupby("specialty", observed=True)["headcount"].sum()
+def test_filled_h_posts_are_the_trainees_h_starts(other):
+    """In every cell, filled H-posts = the trainees' H-starts + those of doctors whose I-post is
+    before the data, and the README's per-year numbers of the latter are exact."""
+    tables, truth = other
+    posts = tables["training_posts"].query("post_type == 'H'")
+    filled = posts.set_index(["year", "region", "specialty"])["filled"]
+    starts = h_starts(tables["trainees"]).reindex(filled.index, fill_value=0)
+    outside = filled - starts
+    assert (outside >= 0).all()
+    per_year = outside.groupby(level="year").sum()
+    assert {int(y): int(n) for y, n in per_year.items()} == truth["h_starts_before_data"][
+        "per_year"
+    ]
+    # Doctors from before the data fill posts in the first years only.
+    assert per_year.loc[2014:].sum() <= 5
+
+
+def test_filled_i_posts_are_the_trainees_i_starts(other):
+    tables, _ = other
+    posts = tables["training_posts"].query("post_type == 'I'")
+    filled = posts.set_index(["year", "region", "specialty"])["filled"]
+    t = tables["trainees"]
+    starts = t.groupby([t["i_start"].dt.year.rename("year"), t["region"], t["specialty"]]).size()
+    assert (starts.reindex(filled.index, fill_value=0).to_numpy() == filled.to_numpy()).all()
+
+
+def test_physicians_trainees_are_the_doctors_in_post(other):
+    """Trainees in physicians.csv on 31 December 2018: doctors in an I-post then, or in an
+    H-post in psychiatry (at most four years old) -- bounded by the trainees table."""
+    tables, _ = other
+    ph = tables["physicians"]
+    in_post = ph.query("year == 2018 and grade == 'trainee'")["headcount"].sum()
+    t = tables["trainees"]
+    ref = pd.Timestamp("2018-12-31")
+    in_i = (t["i_start"] <= ref) & (t["i_end"] >= ref)
+    in_h = (
+        t["h_specialty"].isin(SPECIALTIES)
+        & (t["h_start"] <= ref)
+        & (t["h_start"] > ref - pd.DateOffset(years=4))
     )
-    assert 900 <= specialists["psychiatry"] <= 1_100
-    assert 220 <= specialists["child_adolescent_psychiatry"] <= 300
-    over_65 = year[year["age_band"].isin(["65-69", "70+"])]["headcount"].sum()
-    assert 0.22 <= over_65 / year["headcount"].sum() <= 0.32
+    # H-courses left early make the count smaller than the upper bound, never larger.
+    assert 0.85 * (in_i | in_h).sum() <= in_post <= (in_i | in_h).sum()
 
 
-def test_training_posts_calibrated(demo):
-    posts = demo["training_posts"]
-    per_year = posts.groupby(["year", "post_type"], observed=True)["advertised"].sum().unstack()
-    assert per_year["I"].between(100, 155).all()
-    assert per_year["H"].between(70, 110).all()
-    around_2017 = posts[(posts["post_type"] == "H") & posts["year"].between(2016, 2018)]
-    unfilled = 1 - around_2017["filled"].sum() / around_2017["advertised"].sum()
-    assert 0.22 <= unfilled <= 0.38
+def test_fte_follows_the_planted_pattern(other):
+    tables, truth = other
+    ph = tables["physicians"]
+    per_head = ph.groupby(["sex", "age_band"])[["fte", "headcount"]].sum()
+    per_head = per_head[per_head["headcount"] >= 30]
+    ratio = per_head["fte"] / per_head["headcount"]
+    for (sex, band), value in ratio.items():
+        assert value == pytest.approx(truth["fte_per_head"][sex][band], abs=0.015), (sex, band)
+    assert (ph["fte"] <= ph["headcount"]).all()
 
 
-def test_conversion_calibrated_and_faster_on_combined_track(demo):
-    t = demo["trainees"]
-    followed = t[t["i_start"] <= t["extract_date"] - pd.DateOffset(years=3)]
-    in_psychiatry = followed["h_specialty"].isin(["psychiatry", "child_adolescent_psychiatry"])
-    converted = in_psychiatry & (
-        followed["h_start"] <= followed["i_start"] + pd.DateOffset(years=3)
+def test_specialist_posts_add_up(other):
+    tables, _ = other
+    sp = tables["specialist_posts"].set_index(["year", "region", "specialty"])
+    heads = (
+        tables["physicians"]
+        .query("grade == 'specialist'")
+        .groupby(["year", "region", "specialty"])["headcount"]
+        .sum()
     )
-    assert 0.50 <= converted.mean() <= 0.70
-    combined = followed["combined_track"].to_numpy()
-    assert combined.sum() >= 20
-    assert converted[combined].mean() > converted[~combined].mean() + 0.1
-    median_days = (followed["h_start"] - followed["i_start"]).dt.days.groupby(combined).median()
-    assert median_days[True] < median_days[False]
-    assert np.isin(demo["trainees"]["extract_date"].dt.year, [2026]).all()
+    pd.testing.assert_series_equal(sp["filled"], heads.reindex(sp.index), check_names=False)
+    assert (sp["funded"] >= sp["filled"]).all() and (sp["locum"] >= 0).all()
+    vacancy = (sp["funded"] - sp["filled"] + sp["locum"]).sum() / sp["funded"].sum()
+    assert 0.05 <= vacancy <= 0.25
+
+
+def test_patients_are_a_trend_with_autocorrelated_noise_and_a_pandemic_dip(other):
+    tables, _ = other
+    total = tables["patients"].groupby("year")["patients"].sum()
+    growth = np.log(total).diff().dropna()
+    assert growth[2020] < -0.02  # the pandemic year
+    other_years = growth.drop([2020, 2021, 2022])
+    assert (other_years > 0).all() and (other_years < 0.08).all()
+    # Residuals around a smooth (quadratic) trend wander: not white noise around a line.
+    years = total.index.to_numpy().astype(float)
+    keep = ~np.isin(years, [2020, 2021])
+    fit = np.polyfit(years[keep], np.log(total.to_numpy())[keep], 2)
+    residual = np.log(total.to_numpy())[keep] - np.polyval(fit, years[keep])
+    assert 0.003 < residual.std() < 0.03
+
+
+# --- the reversed scenario ----------------------------------------------------------------------
+def test_reversed_scenario_reverses_the_findings():
+    tables = synthesize(SynthConfig(seed=8, scenario="reversed"))
+    patients = tables["patients"].groupby("year")["patients"].sum()
+    physicians = tables["physicians"].groupby("year")["headcount"].sum()
+    years = patients.index.to_numpy()
+    slope = {
+        name: np.polyfit(years, np.log(series.to_numpy()), 1)[0]
+        for name, series in (("patients", patients), ("physicians", physicians))
+    }
+    assert slope["physicians"] > slope["patients"] + 0.02  # physicians clearly faster
+    posts = tables["training_posts"].groupby(["year", "post_type"])[["advertised", "filled"]].sum()
+    assert (posts["filled"] / posts["advertised"] >= 0.96).all()
+    assert not tables["trainees"]["combined_track"].any()  # nobody on a combined track
+    specialists = tables["physicians"].query("grade == 'specialist'").groupby("year")["headcount"]
+    per_patient = specialists.sum() / patients
+    assert per_patient[2025] > 1.2 * per_patient[2013]  # supply outgrows demand
+    sp = tables["specialist_posts"]
+    assert (sp["funded"] - sp["filled"] + sp["locum"]).sum() < 0.03 * sp["funded"].sum()
+
+
+def test_default_scenario_keeps_the_shortage(other):
+    """The same checks hold the other way round in the default scenario."""
+    tables, _ = other
+    patients = tables["patients"].groupby("year")["patients"].sum()
+    physicians = tables["physicians"].groupby("year")["headcount"].sum()
+    assert physicians[2025] / patients[2025] < 0.9 * physicians[2013] / patients[2013]
+    assert tables["trainees"]["combined_track"].any()
+
+
+def test_scenario_option_on_the_command_line(tmp_path):
+    result = run_cli(
+        "synth", "--out", str(tmp_path), "--seed", "2", "--first-year", "2015", "--scenario",
+        "reversed",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "synthetic.json").read_text())["scenario"] == "reversed"
+    # The command line lists the scenarios itself (it does not import pandas to parse).
+    synth = cli.build_parser()._subparsers._group_actions[0].choices["synth"]
+    scenario = next(a for a in synth._actions if a.dest == "scenario")
+    assert set(scenario.choices) == set(SCENARIOS)
+    assert "--scenario reversed" in (tmp_path / "README.md").read_text(encoding="utf-8")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.data.contract import GEOGRAPHIES, SPECIALTIES
+from pipeline.data.contract import GEOGRAPHIES, REGIONS, SPECIALTIES
 from pipeline.errors import InputError
 from pipeline.params import project_root
 
@@ -34,6 +34,7 @@ REFERENCE_FILE = Path("data/reference/published_figures.csv")
 REPORTS_DIR = Path("reports")
 METRICS_DIR = REPORTS_DIR / "metrics"
 DISCLOSURE_DIR = Path("data/disclosure")
+INTERIM_DIR = Path("data/interim")
 DATASET_INFO = "dataset.json"
 
 
@@ -51,7 +52,9 @@ class DatasetSpec:
     codes: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-# The datasets that pass between stages (DVC carries the files; this says what is in them).
+# The datasets that pass between stages (DVC carries the files; this says what is in them). They
+# live in data/interim/, not in the published reports/tables/: a model may need a count that
+# disclosure control hides from readers.
 DATASETS = {
     spec.name: spec
     for spec in (
@@ -80,6 +83,51 @@ DATASETS = {
             key=("group",),
             columns=("cif", "ci_low", "ci_high"),
             codes={"group": ("regular", "combined")},
+        ),
+        DatasetSpec(
+            "supply/demand_definitions",
+            "the specialist gap under each demand definition (base_ratio, vacancies, target), "
+            "nationally and per specialty, in the shown year (median, 95 % interval) and in the "
+            "start year; available False where the data do not allow it",
+            key=("definition", "scope"),
+            columns=("available", "headline", "year", "gap", "gap_low", "gap_high", "gap_start"),
+            codes={
+                "definition": ("base_ratio", "vacancies", "target"),
+                "scope": ("total", *SPECIALTIES),
+            },
+        ),
+        DatasetSpec(
+            "supply/targets",
+            "per scenario and target: specialists in the target year (median, 95 % interval) "
+            "and the probability of reaching the target",
+            key=("scenario", "specialty", "year"),
+            columns=("target", "p_reach", "specialists", "specialists_low", "specialists_high"),
+            codes={"specialty": SPECIALTIES},
+        ),
+        DatasetSpec(
+            "supply/required_posts",
+            "per target: the extra H-posts a year for P(reach) >= the required probability "
+            "(NaN when posts alone cannot), and when not, the posts on top of the other levers "
+            "and the foreign recruits a year needed besides; status code",
+            key=("specialty", "year"),
+            columns=(
+                "target",
+                "probability",
+                "posts",
+                "p_posts",
+                "p_max_posts",
+                "posts_with_levers",
+                "foreign_per_year",
+                "status",
+            ),
+            codes={"specialty": SPECIALTIES},
+        ),
+        DatasetSpec(
+            "supply/required_posts_by_region",
+            "the required extra H-posts a year (or the combination's posts) split by region",
+            key=("specialty", "year", "region"),
+            columns=("posts",),
+            codes={"specialty": SPECIALTIES, "region": REGIONS},
         ),
         DatasetSpec(
             "initiatives/register",
@@ -112,7 +160,13 @@ class Catalog:
 
     # --- locations -------------------------------------------------------------------------
     def path(self, name: str) -> Path:
-        """Parquet file behind a table name."""
+        """Parquet file behind a table name: a declared dataset (``DATASETS``) lives in
+        ``data/interim/`` (between stages, never published), any other stage table in
+        ``reports/tables/`` (published, disclosure-controlled), an input table in
+        ``data/processed/``."""
+        if name in DATASETS:
+            stage, table = name.split("/", 1)
+            return self.root / INTERIM_DIR / stage / f"{table}.parquet"
         if "/" in name:
             stage, table = name.split("/", 1)
             return self.root / REPORTS_DIR / "tables" / stage / f"{table}.parquet"
@@ -171,15 +225,17 @@ class Catalog:
 
     # --- writing ---------------------------------------------------------------------------
     def save(self, df: pd.DataFrame, name: str) -> None:
-        """Write a table as parquet (for the next stage) and CSV (for people), atomically."""
+        """Write a table atomically: a published stage table as parquet and CSV (for people) in
+        ``reports/tables/``; a declared dataset as parquet in ``data/interim/`` for the stages
+        that read it (checked against its declaration)."""
         _check_declared(df, name)
         path = self.path(name)
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Suppressed counts ("<5") share a column with numbers: such columns are stored as text.
         mixed = [c for c in df.columns if df[c].dtype == object and df[c].map(type).nunique() > 1]
         df = df.astype({c: "string" for c in mixed}) if mixed else df
         _atomic(path, lambda tmp: df.to_parquet(tmp, index=False))
-        _atomic(path.with_suffix(".csv"), lambda tmp: df.to_csv(tmp, index=False))
+        if name not in DATASETS:
+            _atomic(path.with_suffix(".csv"), lambda tmp: df.to_csv(tmp, index=False))
 
     def save_metrics(self, stage: str, metrics: dict[str, Any]) -> None:
         """Write a stage's metrics; the report stage merges them into ``reports/metrics.json``."""

@@ -35,6 +35,8 @@ MONTHS = (
 # pages explain it. The same mark for every hidden cell: a reader must not tell which were
 # small and which were hidden to protect them.
 HIDDEN = ".."
+# "95 %-interval" with the space that keeps the sign by its number.
+CI95 = "95\u00a0%-interval"
 
 
 def number(value: Any, decimals: int = 0) -> str:

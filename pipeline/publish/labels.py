@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pipeline.publish.fmt import number, percent
+
 # --- growth ---------------------------------------------------------------------------------
 MODEL_LABELS = {
     "average_growth": "Gennemsnitlig vækst (regionernes metode)",
@@ -53,6 +55,7 @@ LEVER_LABELS = {
     "combined_track_share": "Sammenhængende forløb",
     "foreign_per_year": "Udenlandske læger",
     "exit_reduction_over_65": "Fasthold læger over 65",
+    "fte_per_head": "Mere arbejdstid pr. læge",
 }
 SCENARIO_LABELS = {
     "baseline": "Uændret",
@@ -60,9 +63,80 @@ SCENARIO_LABELS = {
     "combined_track_for_all": "Sammenhængende forløb for alle",
     "foreign_recruitment": "Rekruttering af udenlandske læger",
     "retain_over_65": "Fasthold læger over 65",
+    "more_working_time": "Mere arbejdstid pr. læge",
     "all_levers": "Alle tiltag",
+    "required_posts": "De nødvendige H-forløb",
 }
 GRADE_LABELS = {"specialist": "Speciallæger", "trainee": "Læger under uddannelse"}
+DEMAND_LABELS = {
+    "base_ratio": "Basisåret var i balance",
+    "vacancies": "Målte ubesatte stillinger",
+    "target": "Nationale mål",
+}
+# The uncertain inputs of the supply model (the sensitivity chart).
+INPUT_LABELS = {
+    "all": "Alle usikkerheder samlet",
+    "patients": "Patienttallets vækst (behovet)",
+    "fill": "Andel af H-forløb, der besættes",
+    "posts": "Antal opslåede H-forløb og besatte I-stillinger",
+    "exits_estimated": "Afgang over 60 år (estimeret)",
+    "exits_assumed": "Afgang under 60 år (antaget)",
+    "conversion": "Overgang fra I- til H-forløb",
+    "completion": "Gennemførte H-forløb",
+    "foreign_completion": "Udenlandske læger, der bliver",
+    "durations": "Forsinkede forløb",
+    "process": "Tilfældige udsving i afgang og gennemførelse",
+}
+SEX_LABELS = {"F": "Kvinder", "M": "Mænd", "all": "Begge køn"}
+
+
+# What a lever changes, with its amount (in tables, figures and on the leadership page alike).
+LEVER_UNITS = {
+    "extra_h_posts": "{count} {more} H-forløb om året",
+    "combined_track_share": "{pct} af I-lægerne på sammenhængende forløb",
+    "foreign_per_year": "{count} udenlandske læger om året",
+    "exit_reduction_over_65": "{pct} færre afgange blandt læger over 65 år",
+    "fte_per_head": "{pct} {more} arbejdstid pr. læge",
+}
+
+
+def lever_amount(lever: str, amount: float | None) -> str:
+    """A lever and its amount in words: ``"20 flere H-forløb om året"``,
+    ``"5 % mere arbejdstid pr. læge"``; ``"som i data"`` when it is not changed."""
+    if amount is None:
+        return "som i data"
+    more = {"extra_h_posts": ("flere", "færre"), "fte_per_head": ("mere", "mindre")}
+    words = more.get(lever, ("", ""))[0 if amount >= 0 else 1]
+    text = LEVER_UNITS[lever].format(
+        count=number(abs(amount), 0 if float(amount).is_integer() else 1),
+        pct=percent(abs(amount), 0),
+        more=words,
+    )
+    return text
+
+
+# Words that keep their capital inside a sentence: proper nouns and names of methods.
+PROPER_NOUNS = (
+    "Poisson",
+    "Cox",
+    "Region",
+    "Aalen",
+    "Kaplan",
+    "Wilson",
+    "Danmark",
+    "Sundhedsstyrelsen",
+)
+
+
+def lower_first(label: str) -> str:
+    """A label inside a sentence: its first letter in lower case, except where the first word
+    is an abbreviation ("H-forløb", "I-stilling", "ETS") or a proper noun ("Poisson-regression",
+    "Region Sjælland")."""
+    if len(label) > 1 and (label[1] == "-" or label[1].isupper()):
+        return label
+    if label.split(" ")[0].split("-")[0] in PROPER_NOUNS:
+        return label
+    return label[:1].lower() + label[1:]
 
 # --- initiatives ----------------------------------------------------------------------------
 # The outcomes an initiative may target (contract.INITIATIVE_OUTCOMES).

@@ -60,11 +60,15 @@ def export_html(
     title: str,
     include_code: bool,
     banner: str | None = None,
+    home: str | None = None,
+    unpublished: bool = False,
 ) -> str:
     """One notebook as a self-contained HTML page.
 
     ``include_code=False`` is nbconvert's ``--no-input``: only narrative and results, for
-    leadership. Prompts are never shown.
+    leadership. Prompts are never shown. ``banner`` is shown at the top of the page and of
+    every printed sheet (red when ``unpublished``); ``home`` is the relative link to the
+    landing page.
     """
     from nbconvert import HTMLExporter
     from traitlets.config import Config
@@ -79,9 +83,17 @@ def export_html(
     config.HTMLExporter.embed_images = True
     config.HTMLExporter.language_code = "da"
     exporter = HTMLExporter(config=config)
-    resources = {"metadata": {"name": title}, "laegedaekning": {"banner": banner}}
+    page = {"banner": banner, "banner_kind": "unpublished" if unpublished else "demo", "home": home}
+    resources = {"metadata": {"name": title}, "laegedaekning": page}
     body, _ = exporter.from_notebook_node(nb, resources=resources)
     return body
+
+
+def home_link(href: str, unpublished: bool = False) -> str:
+    """The landing page relative to the page at ``href`` within its site; an unpublished page
+    (``reports/unpublished/``) links to the published site's."""
+    up = "../" * href.count("/")
+    return f"{up}../{SITE_DIR}/index.html" if unpublished else f"{up}index.html"
 
 
 def notebook_title(nb: nbformat.NotebookNode, default: str) -> str:
@@ -192,9 +204,16 @@ def publish(root: Path | str, params: dict[str, Any]) -> None:
         title = notebook_title(nb, stage.name)
         researcher = stage.name != "report"
         href = f"{ANALYSIS_DIR}/{stage.name}.html" if researcher else LEADERSHIP_PAGE
-        shown = banner if safe or not researcher else UNPUBLISHED
-        html = export_html(nb, title=title, include_code=researcher, banner=shown)
-        pages.append(Page(href, title, researcher, html, unpublished=researcher and not safe))
+        unpublished = researcher and not safe
+        html = export_html(
+            nb,
+            title=title,
+            include_code=researcher,
+            banner=UNPUBLISHED if unpublished else banner,
+            home=home_link(href, unpublished),
+            unpublished=unpublished,
+        )
+        pages.append(Page(href, title, researcher, html, unpublished=unpublished))
         log.info("report: %s", href)
     links = [
         (
@@ -244,6 +263,10 @@ def _swap_in(target: Path, pages: list[Page]) -> None:
     (``renameat2(RENAME_EXCHANGE)`` on Linux): a reader sees the old site or the new one, never
     a mix."""
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".site-{os.getpid()}-"))
+    # mkdtemp makes a private (0700) directory; the site is read by a web server or colleagues.
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)
     try:
         for page in pages:
             path = staging / page.href

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -89,30 +90,107 @@ def panel_grid(
     return fig, list(axes.flat[:n])
 
 
-def show(fig, alt: str, path=None) -> None:
-    """Display a figure with alt text (kept in the HTML pages) and close it.
+def show(fig: Figure, alt: str, path: Path | None = None) -> None:
+    """Display a figure with alt text (kept in the pages) and close it.
 
-    With ``path`` the figure is also saved there as the stage's DVC plot; it is rendered once
-    and the same PNG is displayed.
+    A figure of panels side by side is also drawn with its panels stacked, and the page shows
+    that version on a phone (an HTML ``<picture>``). With ``path`` the figure is also saved
+    there as the stage's DVC plot, and the stacked one beside it under ``narrow/`` for the
+    leadership page.
     """
     import matplotlib.pyplot as plt
 
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    wide = _png(fig)
+    narrow = _png(fig) if stack_panels(fig) else None
     plt.close(fig)
-    png = buffer.getvalue()
     if path is not None:
-        write_bytes(path, png)
-    _display_png(png, alt)
+        write_bytes(Path(path), wide)
+        if narrow is not None:
+            write_bytes(narrow_path(Path(path)), narrow)
+    _display(wide, narrow, alt)
 
 
-def _display_png(png: bytes, alt: str) -> None:
+def stack_panels(fig: Figure, min_width: float = 4.8) -> bool:
+    """Lay the panels of ``fig`` out in one column, in reading order, each the size it had
+    (at least ``min_width`` inches wide); False, and nothing changed, if it has one column."""
+    from matplotlib.gridspec import GridSpec
+
+    axes = [ax for ax in fig.axes if ax.get_visible() and ax.get_subplotspec() is not None]
+    if len({ax.get_subplotspec().colspan.start for ax in axes}) <= 1:
+        return False
+    nrows, ncols = axes[0].get_subplotspec().get_gridspec().get_geometry()
+    for ax in fig.axes:
+        if not ax.get_visible():
+            ax.remove()  # the empty places of the last row
+    width, height = fig.get_size_inches()
+    grid = GridSpec(len(axes), 1, figure=fig)
+    order = sorted(axes, key=lambda ax: (ax.get_subplotspec().rowspan.start,
+                                         ax.get_subplotspec().colspan.start))  # fmt: skip
+    for row, ax in enumerate(order):
+        ax.set_subplotspec(grid[row, 0])
+        # Panels that shared an axis hid the inner tick labels; stacked, each needs its own.
+        ax.tick_params(labelleft=True, labelbottom=True)
+    fig.set_size_inches(max(width / ncols, min_width), height / nrows * len(axes))
+    fig.tight_layout()
+    return True
+
+
+def narrow_path(path: Path) -> Path:
+    """Where the stacked version of the figure saved at ``path`` is kept."""
+    return path.parent / "narrow" / path.name
+
+
+def _png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    # bbox_inches="tight": a long title or axis label is never cut off.
+    fig.savefig(
+        buffer, format="png", dpi=DPI, metadata={"Software": None}, bbox_inches="tight",
+        pad_inches=0.08,
+    )  # fmt: skip
+    return buffer.getvalue()
+
+
+def _display(
+    wide: bytes, narrow: bytes | None, alt: str, caption: str | None = None, label: str = ""
+) -> None:
     from IPython.display import display
 
-    data = base64.b64encode(png).decode("ascii")
-    display({"image/png": data, "text/plain": alt}, raw=True, metadata={"image/png": {"alt": alt}})
+    if narrow is None and caption is None:
+        data = base64.b64encode(wide).decode("ascii")
+        display(
+            {"image/png": data, "text/plain": alt}, raw=True, metadata={"image/png": {"alt": alt}}
+        )
+        return
+    html = figure_html(wide, narrow, alt, caption, label)
+    display({"text/html": html, "text/plain": alt}, raw=True)
 
 
-def show_file(path, alt: str) -> None:
-    """Display a saved PNG figure with alt text (the leadership report reuses the stages')."""
-    _display_png(Path(path).read_bytes(), alt)
+def figure_html(
+    wide: bytes, narrow: bytes | None, alt: str, caption: str | None = None, label: str = ""
+) -> str:
+    """A figure as HTML: the stacked version for narrow screens, the caption (after its bold
+    ``label``, e.g. "Figur 2.") kept with it."""
+
+    def uri(png: bytes) -> str:
+        return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+    source = (
+        f'<source media="(max-width: 600px)" srcset="{uri(narrow)}">' if narrow is not None else ""
+    )
+    caption_html = ""
+    if caption:
+        bold = f"<strong>{escape(label)}</strong> " if label else ""
+        caption_html = f"<figcaption>{bold}{escape(caption)}</figcaption>"
+    return (
+        f'<figure class="chart"><picture>{source}<img src="{uri(wide)}" alt="{escape(alt)}">'
+        f"</picture>{caption_html}</figure>"
+    )
+
+
+def show_file(path: Path, alt: str, caption: str | None = None, label: str = "") -> None:
+    """Display a saved figure (the leadership report reuses the stages'), its stacked version
+    on narrow screens when there is one, and its caption kept with it."""
+    path = Path(path)
+    narrow = narrow_path(path)
+    stacked = narrow.read_bytes() if narrow.exists() else None
+    _display(path.read_bytes(), stacked, alt, caption, label)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -73,3 +74,46 @@ def index_series(series: pd.DataFrame, base_year: int) -> pd.DataFrame:
     keys = ["measure", "geography", "group"]
     merged = series.join(base["value"].rename("base"), on=keys)
     return merged.assign(index=100 * merged["value"] / merged["base"]).drop(columns="base")
+
+
+@dataclass(frozen=True)
+class Withheld:
+    """Series the growth stage does not publish: a count of 1 to ``min_cell - 1`` persons in any
+    year (a region with three physicians, say), and what would give it back by subtraction."""
+
+    geographies: frozenset[str]  # regions left out of every published table and figure
+    groups: frozenset[str]  # national groups (adult, child_adolescent) left out
+
+    def filter(self, df: pd.DataFrame) -> pd.DataFrame:
+        """``df`` without the rows of withheld series (by ``geography`` and ``group``)."""
+        keep = ~df["geography"].astype(str).isin(self.geographies)
+        if "group" in df:
+            keep &= ~(
+                (df["geography"].astype(str) == NATIONAL)
+                & df["group"].astype(str).isin(self.groups)
+            )
+        return df[keep].reset_index(drop=True)
+
+    def shown(self, geographies: Iterable[str]) -> list[str]:
+        return [g for g in geographies if g not in self.geographies]
+
+
+def withheld(series: pd.DataFrame, min_cell: int) -> Withheld:
+    """Which series to withhold from the published tables and figures.
+
+    A region's series with a small count is withheld, and with it the smallest other region
+    (the nation minus the regions shown would otherwise give it back). A national group series
+    with a small count is withheld with its sibling group (total minus the other group). The
+    models still use every series: only what is shown is restricted.
+    """
+    small = series[(series["value"] > 0) & (series["value"] < min_cell)]
+    regional = series[series["geography"] != NATIONAL]
+    hidden = set(small.loc[small["geography"] != NATIONAL, "geography"].astype(str))
+    if len(hidden) == 1:
+        size = regional[~regional["geography"].astype(str).isin(hidden)]
+        size = size.groupby(size["geography"].astype(str), observed=True)["value"].sum()
+        if len(size):
+            hidden.add(str(size.idxmin()))
+    national_small = small[small["geography"] == NATIONAL]["group"].astype(str)
+    groups = {"adult", "child_adolescent"} if set(national_small) - {"total"} else set()
+    return Withheld(frozenset(hidden), frozenset(groups))

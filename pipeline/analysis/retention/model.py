@@ -8,8 +8,9 @@ Time runs from ``i_start``. Each doctor has one of three competing outcomes, or 
 3. leaving the data without an H-post (``exit``).
 
 Cumulative incidence is estimated with Aalen-Johansen (statsmodels ``CumIncidenceRight``), the
-determinants of an H-post in psychiatry with a cause-specific Cox model (``PHReg``, Efron's
-method for the many tied start dates), and, as a robustness check, a logistic model of conversion
+determinants of an H-post in psychiatry with a cause-specific Cox model (``retention.cox``, a
+vectorised fit with Efron's method for the many tied start dates, checked against statsmodels'
+``PHReg`` and lifelines in the tests), and, as a robustness check, a logistic model of conversion
 within the horizon among doctors followed that long. Tables carry codes (``track`` is
 ``"regular"`` or ``"combined"``); labels are applied where they are shown
 (``pipeline.analysis.retention.tables``).
@@ -31,6 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from pipeline.analysis.retention.cox import CoxFit, fit_cox_efron
 from pipeline.data import contract
 from pipeline.data.definitions import (
     OUTCOMES,
@@ -111,13 +113,16 @@ def prepare(
 # The funnel
 # --------------------------------------------------------------------------------------------
 def wilson(count: np.ndarray, nobs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson 95 % interval of a share (statsmodels), missing where there is no one."""
+    """Wilson 95 % interval of a share (statsmodels); missing where there is no one or where
+    either count is missing (hidden)."""
     from statsmodels.stats.proportion import proportion_confint
 
     count, nobs = np.asarray(count, dtype=float), np.asarray(nobs, dtype=float)
-    safe = np.where(nobs > 0, nobs, 1)
-    low, high = proportion_confint(count, safe, alpha=0.05, method="wilson")
-    return np.where(nobs > 0, low, np.nan), np.where(nobs > 0, high, np.nan)
+    known = (nobs > 0) & (count >= 0) & (count <= nobs)  # False for NaN
+    low, high = proportion_confint(
+        np.where(known, count, 0), np.where(known, nobs, 1), alpha=0.05, method="wilson"
+    )
+    return np.where(known, low, np.nan), np.where(known, high, np.nan)
 
 
 def funnel(prepared: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
@@ -203,7 +208,7 @@ def protected_funnels(prepared: pd.DataFrame, min_cell: int) -> Funnels:
         followed = table["followed"].astype("float64")
         converted = table["h_within_horizon"].astype("float64")
         table["share"] = (converted / followed).where(followed > 0)
-        low, high = wilson(converted.fillna(0).to_numpy(), followed.fillna(0).to_numpy())
+        low, high = wilson(converted.to_numpy(), followed.to_numpy())
         table["share_low"], table["share_high"] = low, high
         tables[name] = mask_dependent(table, counts, ["share", "share_low", "share_high"])
     return Funnels(tables, linked)
@@ -445,8 +450,6 @@ def fit_cox(prepared: pd.DataFrame, min_cell: int = 1) -> ModelResult:
     Hazard ratios with 95 % Wald intervals, and the Grambsch-Therneau test of proportional
     hazards on scaled Schoenfeld residuals against the rank of event times.
     """
-    from statsmodels.duration.hazard_regression import PHReg
-
     x, references, notes = design(prepared, min_cell)
     status = (prepared["event"] == 1).to_numpy(dtype=int)
     events = int(status.sum())
@@ -455,14 +458,15 @@ def fit_cox(prepared: pd.DataFrame, min_cell: int = 1) -> ModelResult:
     if x.shape[1] == 0:
         return ModelResult(_empty_table(), [*notes, Note("no_terms")], events=events)
     log.info("retention: Cox model, %s doctors, %s covariates", f"{len(x):,}", x.shape[1])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        # Efron's approximation: most event times are tied (H-posts start on the 1st of a month).
-        res = PHReg(prepared["time"].to_numpy(), x.to_numpy(), status=status, ties="efron").fit()
-    coef, se = np.asarray(res.params), np.asarray(res.bse)
-    table = _ratio_table(list(x.columns), references, coef, se, x, prepared["event"] == 1)
+    time = prepared["time"].to_numpy(dtype=float)
+    # Efron's approximation: most event times are tied (H-posts start on the 1st of a month).
+    fit = fit_cox_efron(time, status, x.to_numpy(dtype=float))
+    if not fit.converged:
+        log.info("retention: the Cox model did not converge (a coefficient runs off)")
+    terms = list(x.columns)
+    table = _ratio_table(terms, references, fit.params, fit.bse, x, prepared["event"] == 1)
     notes += _inestimable_notes(table)
-    ph, sch = _ph_test(res, prepared["time"].to_numpy(), status, list(x.columns))
+    ph, sch = _ph_test(fit, time, terms)
     return ModelResult(table, notes, ph, sch, events)
 
 
@@ -520,31 +524,37 @@ def _empty_table() -> pd.DataFrame:
     )
 
 
-def _ph_test(res, time, status, terms) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Grambsch-Therneau test: correlation of scaled Schoenfeld residuals with rank(time)."""
-    resid = np.asarray(res.schoenfeld_residuals)
-    rows = np.flatnonzero((status == 1) & np.isfinite(resid).all(axis=1))
-    r, t = resid[rows], time[rows]
-    d = len(rows)
-    cov = np.asarray(res.cov_params())
+def _ph_test(
+    fit: CoxFit, time: np.ndarray, terms: list[str]
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """Grambsch-Therneau test: correlation of scaled Schoenfeld residuals (Efron's, as R's
+    ``survival`` and lifelines) with the rank of event time (average ranks for ties), over
+    the terms with a finite standard error; None, None when nothing can be tested."""
+    ok = np.isfinite(fit.bse)  # a term without a finite SE has a note saying why
+    t = time[fit.event_index]
     g = stats.rankdata(t)
     g = g - g.mean()
-    u = g @ r  # one entry per term
     denom = (g**2).sum()
+    if not ok.any() or denom == 0:  # nothing testable, or every event at one time
+        return None, None
+    tested = [name for name, keep in zip(terms, ok, strict=True) if keep]
+    r = fit.schoenfeld_residuals[:, ok]
+    d = fit.n_events
+    cov = fit.cov_params[np.ix_(ok, ok)]
+    u = g @ r  # one entry per term
     vu = cov @ u
     chi2 = d * vu**2 / (np.diag(cov) * denom)
     global_chi2 = d * u @ cov @ u / denom
     table = pd.DataFrame(
         {
-            "term": [*terms, "global"],
+            "term": [*tested, "global"],
             "chi2": [*chi2, global_chi2],
-            "df": [*([1] * len(terms)), len(terms)],
+            "df": [*([1] * len(tested)), len(tested)],
         }
     )
     table["p_value"] = stats.chi2.sf(table["chi2"], table["df"])
-    scaled = np.asarray(res.params) + d * r @ cov
-    schoenfeld = pd.DataFrame(scaled, columns=terms).assign(time=t)
-    return table, schoenfeld
+    scaled = fit.params[ok] + d * r @ cov
+    return table, pd.DataFrame(scaled, columns=tested).assign(time=t)
 
 
 def binned_residuals(
@@ -677,18 +687,47 @@ def fill_rate_trend(posts: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 # Metrics
 # --------------------------------------------------------------------------------------------
+RECENT_YEARS = 3  # "recent" fill rates: the last three years of posts
+
+
+def recent_fill_rate(national: pd.DataFrame, post_type: str) -> dict[str, float | None]:
+    """The share of ``post_type`` posts filled over the last ``RECENT_YEARS`` years, both
+    specialties, with its Wilson interval, from the published (protected) national table;
+    None when a count behind it is hidden."""
+    rows = national[national["post_type"] == post_type]
+    rows = rows[rows["year"] > rows["year"].max() - RECENT_YEARS] if len(rows) else rows
+    years = (int(rows["year"].min()), int(rows["year"].max())) if len(rows) else (None, None)
+    out = {"rate": None, "ci_low": None, "ci_high": None, "from": years[0], "to": years[1]}
+    if not len(rows) or rows["filled"].isna().any():
+        return out
+    filled, advertised = float(rows["filled"].sum()), float(rows["advertised"].sum())
+    if not advertised:
+        return out
+    low, high = wilson(np.array([filled]), np.array([advertised]))
+    return {**out, "rate": filled / advertised, "ci_low": float(low[0]), "ci_high": float(high[0])}
+
+
 def metrics(
     funnels: Funnels,
     overall_at: pd.DataFrame,
     regional_at: pd.DataFrame,
     cox: ModelResult,
     horizon: float,
+    national_fill: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """The retention section of ``reports/metrics.json``: only published numbers (the number of
-    trainees from the protected funnel, incidences of groups shown)."""
+    trainees from the protected funnel, incidences of groups shown, fill rates from the
+    protected table)."""
     total = funnels.tables["total"]["i_starts"]
     n = None if total.isna().any() or not len(total) else int(total.iloc[0])
     out: dict[str, Any] = {"n_trainees": n, "horizon_years": horizon}
+    for post_type in ("I", "H"):
+        if national_fill is not None:
+            recent = recent_fill_rate(national_fill, post_type)
+            key = f"{post_type.lower()}_fill_rate_recent"
+            out[key] = recent["rate"]
+            out[f"{key}_ci_low"], out[f"{key}_ci_high"] = recent["ci_low"], recent["ci_high"]
+            out["fill_rate_recent_from"], out["fill_rate_recent_to"] = recent["from"], recent["to"]
     overall = overall_at.iloc[0] if len(overall_at) else None
     out.update(_incidence_metrics("cif_h_at_horizon", overall))
     hr = cox.ratio("combined_track")

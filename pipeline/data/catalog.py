@@ -207,6 +207,10 @@ class Catalog:
         _check_declared(df, name)
         return df
 
+    def load_optional(self, name: str) -> pd.DataFrame | None:
+        """A table of an optional input (``initiatives``), or None when the extract has none."""
+        return self.load(name) if self.path(name).exists() else None
+
     def dataset_info(self) -> dict[str, Any]:
         """What ingest recorded about the input: directory, extract date, synthetic or not."""
         return json.loads((self.processed_dir / DATASET_INFO).read_text(encoding="utf-8"))

@@ -138,6 +138,7 @@ def lower_first(label: str) -> str:
         return label
     return label[:1].lower() + label[1:]
 
+
 # --- initiatives ----------------------------------------------------------------------------
 # The outcomes an initiative may target (contract.INITIATIVE_OUTCOMES).
 INITIATIVE_OUTCOME_LABELS = {

@@ -15,7 +15,11 @@ from pipeline.publish.marks import mark_initiatives
 from pipeline.publish.plotting import COLORS, danish_axis, panel_grid, year_axis
 
 # The specialty a patient or physician group belongs to, for the initiatives marked on it.
-GROUP_SPECIALTY = {"total": None, "adult": "psychiatry", "child_adolescent": "child_adolescent_psychiatry"}
+GROUP_SPECIALTY = {
+    "total": None,
+    "adult": "psychiatry",
+    "child_adolescent": "child_adolescent_psychiatry",
+}
 
 
 def plot_index(

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from common import BIN, measure, report, scratch_copy
 
-STAGES = ("ingest", "growth", "retention", "supply", "report")
+STAGES = ("ingest", "growth", "retention", "initiatives", "supply", "report")
 
 
 def _stage_code(stage: str, root: Path):

@@ -53,6 +53,8 @@ plotting.setup()
 catalog = Catalog()
 inputs = {name: catalog.load(name) for name in ("patients", "physicians")}
 reference = catalog.load_reference()
+# The regions' initiatives (optional initiatives.csv), marked on every chart over the years.
+initiatives = catalog.load_optional("initiatives")
 counts = series.build_series(inputs, physician_grades, physician_specialties)
 modelled = series.modelled_series(counts, fit_from_year)
 first_year, last_year = int(modelled["year"].min()), int(modelled["year"].max())
@@ -73,7 +75,9 @@ catalog.save(withheld.filter(counts), "growth/counts")
 # %%
 index = series.index_series(counts, base_year)
 catalog.save(withheld.filter(index), "growth/index")
-figure = figures.plot_index(index, [NATIONAL], ["total", "adult", "child_adolescent"], base_year)
+figure = figures.plot_index(
+    index, [NATIONAL], ["total", "adult", "child_adolescent"], base_year, initiatives
+)
 plotting.show(
     figure,
     path=catalog.figure_path("growth", "indeks_danmark"),
@@ -82,7 +86,9 @@ plotting.show(
 )
 
 # %%
-figure = figures.plot_index(index, withheld.shown(GEOGRAPHIES[1:]), ["total"], base_year)
+figure = figures.plot_index(
+    index, withheld.shown(GEOGRAPHIES[1:]), ["total"], base_year, initiatives
+)
 plotting.show(
     figure,
     path=catalog.figure_path("growth", "indeks_regioner"),
@@ -188,6 +194,7 @@ figure = figures.plot_projection(
         ("physicians", NATIONAL, "child_adolescent"),
     ],
     reference=reference,
+    initiatives=initiatives,
 )
 plotting.show(
     figure,
@@ -201,6 +208,7 @@ plotting.show(
 figure = figures.plot_projection(
     projection,
     [(m, g, "total") for g in withheld.shown(GEOGRAPHIES[1:]) for m in ("patients", "physicians")],
+    initiatives=initiatives,
 )
 plotting.show(
     figure,
@@ -236,7 +244,7 @@ fmt.text(tables.gap_text(withheld.filter(gaps), base_year, chosen))
 fmt.table(tables.gap_table(withheld.filter(gaps)))
 
 # %%
-figure = figures.plot_gap(path, withheld.shown(GEOGRAPHIES))
+figure = figures.plot_gap(path, withheld.shown(GEOGRAPHIES), initiatives)
 plotting.show(
     figure,
     path=catalog.figure_path("growth", "underskud"),

@@ -246,7 +246,8 @@ fmt.text(tables.models_text(cox, logistic))
 fills, fill_cells = model.protected_fill_rates(posts, min_cell)
 national_fill = fills["national"]
 catalog.save(national_fill, "retention/fill_rates")
-figure = figures.plot_fill_rates(national_fill)
+# The national initiatives (optional initiatives.csv) are marked on the chart.
+figure = figures.plot_fill_rates(national_fill, catalog.load_optional("initiatives"))
 plotting.show(
     figure,
     path=catalog.figure_path("retention", "besaettelse"),

@@ -234,7 +234,10 @@ catalog.save(comparison_table, "supply/comparison_table")  # shown as is in the 
 fmt.table(comparison_table)
 
 # %%
-figure = figures.plot_scenarios(summary, list(runs))
+# The national initiatives (optional initiatives.csv) are marked on the chart.
+figure = figures.plot_scenarios(
+    summary, list(runs), initiatives=catalog.load_optional("initiatives")
+)
 plotting.show(
     figure,
     path=catalog.figure_path("supply", "scenarier"),

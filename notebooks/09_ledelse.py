@@ -14,8 +14,9 @@ min_cell = p["min_cell"]
 publish_safe = p["publish_safe"]
 
 # %%
-from IPython.display import HTML
+from IPython.display import HTML, display
 
+from pipeline.analysis.initiatives import tables as initiatives
 from pipeline.data.catalog import Catalog
 from pipeline.publish import fmt, plotting, report
 from pipeline.publish.pages import code_version
@@ -35,13 +36,27 @@ HTML(report.headline(metrics))
 fmt.text(report.key_numbers(metrics, info))
 
 # %% [markdown]
-# ## Tiltagene
+# ## Scenarier
 #
 # Hvor mange speciallæger der mangler i hvert scenarie, og hvad hvert scenarie ændrer. Tallene i
 # parentes er 95&nbsp;%-intervaller; scenariernes tiltag og deres størrelse står i tabellen.
 
 # %%
 fmt.table(catalog.load("supply/comparison_table"))
+
+# %% [markdown]
+# ## Tiltag og effekt
+#
+# Regionernes egne tiltag: hvor meget udfaldet ændrede sig i tiltagets region i forhold til
+# regionerne uden tiltaget, fra det første år med tiltaget, med 95&nbsp;%-interval. En stigning
+# eller et fald kræver, at hele intervallet ligger på samme side af 0. Metoden og en figur for
+# hvert tiltag står på siden om tiltagene.
+
+# %%
+display(fmt.text(initiatives.summary_text(catalog.load("initiatives/effects"))))
+effects = catalog.load("initiatives/tiltag_og_effekt")
+if len(effects):
+    display(fmt.table(effects))
 
 # %% [markdown]
 # ## Figurer

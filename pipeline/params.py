@@ -72,6 +72,16 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # The curves are drawn to this many years after the start.
         "curve_max_years": 8,
     },
+    "initiatives": {
+        # Event-study years before the start: the pre-trend check tests them jointly. A placebo
+        # start year needs leads + 2 years of data before it (the leads and two reference years).
+        "leads": 3,
+        # A placebo start year needs this many years of data from it on.
+        "min_post_years": 2,
+        # Fewer placebo initiatives than this: no 95 % interval (a 5 % randomisation test needs
+        # at least 19: its smallest p-value is 1 / (1 + placebos)).
+        "min_placebos": 20,
+    },
     "supply": {
         # "all" runs every scenario; a name runs it beside the baseline and makes it the headline
         # (dvc exp run -S supply.scenario=foreign_recruitment).
@@ -327,6 +337,7 @@ def check(params: dict[str, dict[str, Any]], years: Sequence[int] | None = None)
         _data_rules(params["data"])
         + _growth_rules(params["growth"], years)
         + _retention_rules(params["retention"])
+        + _initiatives_rules(params["initiatives"])
         + _supply_rules(params["supply"])
         + _report_rules(params["report"])
     )
@@ -448,6 +459,34 @@ def _retention_rules(params: dict[str, Any]) -> list[str]:
         )
     if params["curve_max_years"] < params["horizon_years"]:
         problems.append("params.yaml: retention.curve_max_years: must be at least horizon_years")
+    return problems
+
+
+# The smallest placebo count at which a randomisation test can reject at 5 %: 1 / (1 + 19).
+MIN_PLACEBOS_FLOOR = 19
+MAX_LEADS = 8  # each lead costs a year of every placebo's pre-period
+
+
+def _initiatives_rules(params: dict[str, Any]) -> list[str]:
+    problems = []
+
+    def bad(key: str, text: str) -> None:
+        problems.append(f"params.yaml: initiatives.{key}: {text}")
+
+    if not 1 <= params["leads"] <= MAX_LEADS:
+        bad(
+            "leads",
+            f"{params['leads']} must be between 1 and {MAX_LEADS}: at least one year before the "
+            "start is needed for the pre-trend check",
+        )
+    if params["min_post_years"] < 1:
+        bad("min_post_years", f"{params['min_post_years']} must be at least 1 year")
+    if params["min_placebos"] < MIN_PLACEBOS_FLOOR:
+        bad(
+            "min_placebos",
+            f"{params['min_placebos']} is too few: a 5 % randomisation test needs at least "
+            f"{MIN_PLACEBOS_FLOOR} placebos (default 20)",
+        )
     return problems
 
 

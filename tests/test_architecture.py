@@ -120,9 +120,14 @@ def test_dvc_yaml_lists_exactly_the_code_each_stage_runs():
 @pytest.mark.parametrize(
     ("module", "stages"),
     [
-        ("pipeline/data/contract.py", {"ingest", "growth", "retention", "supply", "report"}),
+        (
+            "pipeline/data/contract.py",
+            {"ingest", "growth", "retention", "initiatives", "supply", "report"},
+        ),
         ("pipeline/data/contacts.py", {"ingest"}),
         ("pipeline/analysis/supply/model.py", {"supply"}),
+        ("pipeline/analysis/initiatives/model.py", {"initiatives"}),
+        ("pipeline/publish/marks.py", {"initiatives"}),
         ("pipeline/publish/report.py", {"report"}),
         ("pipeline/publish/safety.py", {"report"}),
     ],

@@ -138,7 +138,15 @@ def project_with_outputs(tmp_path, small_dataset):
     write_processed(read_dataset(small_dataset), root / "data" / "processed")
     executed = root / "reports" / "executed"
     executed.mkdir(parents=True)
-    for stem in ("01_ingest", "02_growth", "03_retention", "04_scenarios", "09_ledelse"):
+    stems = (
+        "01_ingest",
+        "02_growth",
+        "03_retention",
+        "04_scenarios",
+        "05_initiatives",
+        "09_ledelse",
+    )
+    for stem in stems:
         nb = nbformat.v4.new_notebook()
         nb.cells = [
             nbformat.v4.new_markdown_cell(f"# {stem}"),
@@ -158,6 +166,7 @@ def test_publish_writes_every_page(project_with_outputs):
     assert sorted(p.name for p in (site / "analyse").iterdir()) == [
         "growth.html",
         "ingest.html",
+        "initiatives.html",
         "retention.html",
         "supply.html",
     ]

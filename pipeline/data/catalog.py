@@ -129,6 +129,24 @@ DATASETS = {
             columns=("posts",),
             codes={"specialty": SPECIALTIES, "region": REGIONS},
         ),
+        DatasetSpec(
+            "initiatives/register",
+            "the regions' initiatives (initiatives.csv; empty without one) for marking charts: "
+            "specialty empty for both, end empty while it runs, start_year and end_year the "
+            "first and last year it covers at least half of, outcomes codes separated by |",
+            key=("initiative_id",),
+            columns=(
+                "name",
+                "region",
+                "specialty",
+                "start",
+                "end",
+                "start_year",
+                "end_year",
+                "outcomes",
+            ),
+            codes={"region": GEOGRAPHIES, "specialty": ("", *SPECIALTIES)},
+        ),
     )
 }
 
@@ -188,6 +206,10 @@ class Catalog:
         df = pd.read_parquet(path)
         _check_declared(df, name)
         return df
+
+    def load_optional(self, name: str) -> pd.DataFrame | None:
+        """A table of an optional input (``initiatives``), or None when the extract has none."""
+        return self.load(name) if self.path(name).exists() else None
 
     def dataset_info(self) -> dict[str, Any]:
         """What ingest recorded about the input: directory, extract date, synthetic or not."""

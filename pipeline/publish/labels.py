@@ -139,6 +139,17 @@ def lower_first(label: str) -> str:
     return label[:1].lower() + label[1:]
 
 
+# --- initiatives ----------------------------------------------------------------------------
+# The outcomes an initiative may target (contract.INITIATIVE_OUTCOMES).
+INITIATIVE_OUTCOME_LABELS = {
+    "h_fill_rate": "Besatte H-forløb (andel af opslåede)",
+    "i_fill_rate": "Besatte I-stillinger (andel af opslåede)",
+    "conversion": "Overgang fra I-stilling til H-forløb i psykiatrien",
+    "specialist_exits": "Afgang af speciallæger på 60 år og derover (pr. år)",
+    "specialists": "Antal speciallæger",
+}
+
+
 def label_of(labels: Mapping[Any, str], code: Any) -> str:
     """The label of ``code``, or the code itself when it has none (a user-named scenario)."""
     return labels.get(code, str(code))

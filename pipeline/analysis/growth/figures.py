@@ -11,13 +11,26 @@ import pandas as pd
 
 from pipeline.data.contract import NATIONAL
 from pipeline.publish.labels import GROUP_LABELS, MEASURE_LABELS, MODEL_LABELS
+from pipeline.publish.marks import mark_initiatives
 from pipeline.publish.plotting import COLORS, danish_axis, panel_grid, year_axis
+
+# The specialty a patient or physician group belongs to, for the initiatives marked on it.
+GROUP_SPECIALTY = {
+    "total": None,
+    "adult": "psychiatry",
+    "child_adolescent": "child_adolescent_psychiatry",
+}
 
 
 def plot_index(
-    index: pd.DataFrame, geographies: Sequence[str], groups: Sequence[str], base_year: int
+    index: pd.DataFrame,
+    geographies: Sequence[str],
+    groups: Sequence[str],
+    base_year: int,
+    initiatives: pd.DataFrame | None = None,
 ):
-    """Patients and physicians as an index (base year = 100), one panel per geography/group."""
+    """Patients and physicians as an index (base year = 100), one panel per geography/group,
+    with the geography's (and the national) initiatives marked when ``initiatives`` is given."""
 
     panels = [(g, grp) for g in geographies for grp in groups]
     fig, axes = panel_grid(len(panels), 3, (4.2, 3.4), sharey=True)
@@ -44,6 +57,7 @@ def plot_index(
         ax.set(title=title, xlabel="År")
         danish_axis(ax)
         year_axis(ax)
+        mark_initiatives(ax, initiatives, geography, specialty=GROUP_SPECIALTY.get(group))
     axes[0].set_ylabel(f"Indeks ({base_year} = 100)")
     axes[0].legend(loc="upper left")
     fig.tight_layout()
@@ -54,11 +68,13 @@ def plot_projection(
     projection: pd.DataFrame,
     panels: Sequence[tuple[str, str, str]],
     reference: pd.DataFrame | None = None,
+    initiatives: pd.DataFrame | None = None,
 ):
     """Observed values, the forecast and its 80 % and 95 % intervals (a fan chart).
 
     ``panels`` are (measure, geography, group). Published reference points for national patients
-    are drawn where ``reference`` is given.
+    are drawn where ``reference`` is given, the geography's initiatives where ``initiatives``
+    is.
     """
 
     fig, axes = panel_grid(len(panels), 2, (5.6, 3.8))
@@ -120,6 +136,7 @@ def plot_projection(
         ax.set_ylim(bottom=0)
         danish_axis(ax)
         year_axis(ax)
+        mark_initiatives(ax, initiatives, geography, specialty=GROUP_SPECIALTY.get(group))
     axes[0].legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     return fig
@@ -141,8 +158,11 @@ def reference_points(reference: pd.DataFrame, group: str) -> pd.DataFrame:
     )
 
 
-def plot_gap(path: pd.DataFrame, geographies: Sequence[str]):
-    """The gap over time with its 95 % interval, one panel per geography."""
+def plot_gap(
+    path: pd.DataFrame, geographies: Sequence[str], initiatives: pd.DataFrame | None = None
+):
+    """The gap over time with its 95 % interval, one panel per geography, with its
+    initiatives marked when ``initiatives`` is given."""
 
     fig, axes = panel_grid(len(geographies), 3, (4.2, 3.4))
     for ax, geography in zip(axes, geographies, strict=True):
@@ -170,6 +190,7 @@ def plot_gap(path: pd.DataFrame, geographies: Sequence[str]):
         ax.set(title=geography, xlabel="År", ylabel="Læger")
         danish_axis(ax)
         year_axis(ax)
+        mark_initiatives(ax, initiatives, geography)
     axes[0].legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     return fig

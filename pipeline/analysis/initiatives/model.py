@@ -1219,6 +1219,7 @@ def evaluate(
     extract_date: Any = None,
     leads: int = 3,
     lags: int | None = None,
+    min_post_years: int = 2,
     min_placebos: int = MIN_PLACEBOS,
 ) -> pd.DataFrame:
     """Every initiative's effect on each of its outcomes.
@@ -1233,7 +1234,7 @@ def evaluate(
         The typed contract tables.
     horizon_years, extract_date
         The conversion outcome's horizon and censoring date (see ``outcome_panel``).
-    leads, lags, min_placebos
+    leads, lags, min_post_years, min_placebos
         Passed to ``estimate_effect``.
 
     Returns
@@ -1280,6 +1281,7 @@ def evaluate(
                     leads=leads,
                     lags=lags,
                     log_scale=outcome in LOG_OUTCOMES,
+                    min_post_years=min_post_years,
                     min_placebos=min_placebos,
                 )
             else:

@@ -16,6 +16,7 @@ from pipeline.analysis.retention.tables import group_label, term_label
 from pipeline.data import contract
 from pipeline.publish.fmt import number
 from pipeline.publish.labels import COVARIATE_LABELS, OUTCOME_LABELS, SPECIALTY_LABELS
+from pipeline.publish.marks import mark_initiatives
 from pipeline.publish.plotting import (
     COLORS,
     LINESTYLES,
@@ -130,8 +131,9 @@ def plot_schoenfeld(binned: pd.DataFrame, term: str):
     return fig
 
 
-def plot_fill_rates(rates: pd.DataFrame):
-    """National fill rate of I- and H-posts per year and specialty, with 95 % intervals."""
+def plot_fill_rates(rates: pd.DataFrame, initiatives: pd.DataFrame | None = None):
+    """National fill rate of I- and H-posts per year and specialty, with 95 % intervals; the
+    national initiatives marked when ``initiatives`` is given."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
@@ -152,6 +154,7 @@ def plot_fill_rates(rates: pd.DataFrame):
         ax.set(title=f"{post_type}-stillinger: andel besat", xlabel="År", ylim=(0, 1.02))
         danish_axis(ax, percent=True, decimals=0)
         year_axis(ax)
+        mark_initiatives(ax, initiatives, contract.NATIONAL)
     axes[0].set_ylabel("Andel besat")
     axes[0].legend(loc="lower left", fontsize=8)
     fig.tight_layout()

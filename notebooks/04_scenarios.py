@@ -196,8 +196,10 @@ required = target_model.required_posts(
     inputs, draws, target_list, required_probability, with_levers, horizon_year
 )
 extra_scenarios = {}
-if len(required):
-    extra_scenarios["required_posts"] = target_model.required_levers(required)
+required_levers = target_model.required_levers(required) if len(required) else None
+# Where extra posts add nothing (too few applicants), the scenario would only repeat »Uændret«.
+if required_levers and any(v > 0 for v in required_levers["extra_h_posts_by_specialty"].values()):
+    extra_scenarios["required_posts"] = required_levers
 catalog.save(required.drop(columns="by_region"), "supply/required_posts")
 catalog.save(target_model.by_region(required), "supply/required_posts_by_region")
 fmt.text(
@@ -234,10 +236,7 @@ catalog.save(comparison_table, "supply/comparison_table")  # shown as is in the 
 fmt.table(comparison_table)
 
 # %%
-# The national initiatives (optional initiatives.csv) are marked on the chart.
-figure = figures.plot_scenarios(
-    summary, list(runs), initiatives=catalog.load_optional("initiatives")
-)
+figure = figures.plot_scenarios(summary, list(runs))
 plotting.show(
     figure,
     path=catalog.figure_path("supply", "scenarier"),

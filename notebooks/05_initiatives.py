@@ -44,7 +44,7 @@ catalog = Catalog()
 # initiatives.csv is optional: without it ingest writes no table, and the register is empty.
 given = catalog.path("initiatives").exists()
 register = published.register(catalog.load("initiatives") if given else None)
-catalog.save(register, "initiatives/register")  # other stages' charts mark the initiatives
+catalog.save(register, "initiatives/register")
 fmt.text(tables.data_text(register))
 
 # %% [markdown]

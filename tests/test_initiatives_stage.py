@@ -23,7 +23,7 @@ from pipeline.data.catalog import Catalog
 from pipeline.data.ingest import read_dataset, write_processed
 from pipeline.errors import ParamError
 from pipeline.params import DEFAULTS, check
-from pipeline.publish.marks import mark_initiatives, year_position
+from pipeline.publish.marks import HEADROOM, mark_initiatives, year_position
 
 matplotlib.use("Agg")
 NBSP = "\u00a0"
@@ -413,6 +413,35 @@ def test_mark_initiatives_draws_the_regions_and_national_initiatives_only():
     fig, ax = plt.subplots()
     ax.set_xlim(2010.5, 2017.5)  # every initiative starts after the chart: nothing drawn
     assert mark_initiatives(ax, register, "Nordjylland") == []
+    plt.close(fig)
+
+
+def test_panels_sharing_a_y_axis_share_one_label_band_and_keep_all_their_data():
+    """Marking panel after panel must neither stack band on band nor cut a later panel's data."""
+    import matplotlib.pyplot as plt
+
+    from pipeline.analysis.growth.figures import plot_index
+
+    register = published.register(contract_initiatives())
+    years = list(range(2010, 2026))
+    rows = [
+        {"geography": g, "group": "total", "measure": m, "year": y, "index": value}
+        for g, top in (("Nordjylland", 120.0), ("Syddanmark", 180.0))
+        for m in ("patients", "physicians")
+        for y, value in zip(years, np.linspace(100, top, len(years)), strict=True)
+    ]
+    index, shown = pd.DataFrame(rows), ["Nordjylland", "Syddanmark"]
+    plain = plot_index(index, shown, ["total"], 2013)
+    bottom, data_top = plain.axes[0].get_ylim()
+    plt.close(plain)
+    fig = plot_index(index, shown, ["total"], 2013, register)
+    first, second = fig.axes[:2]
+    assert first.get_ylim() == second.get_ylim()
+    assert data_top > 180, "the second panel's data (up to 180) is inside the shared y axis"
+    label_rows = {round(t.get_position()[1], 6) for ax in (first, second) for t in ax.texts}
+    band = HEADROOM * (data_top - bottom) * len(label_rows)
+    assert first.get_ylim() == pytest.approx((bottom, data_top + band)), "one band, not two"
+    assert max(first.get_yticks()) <= data_top
     plt.close(fig)
 
 

@@ -190,6 +190,25 @@ def test_no_table_shows_a_zero_width_interval(flows):
             assert not same_ends.search(cell), cell
 
 
+def test_a_scenario_that_changes_no_heads_says_so(flows):
+    """Zero in every simulation is "no change", not "not estimated"; a real change keeps its
+    interval."""
+    for name, scenario, expected in (
+        ("nobody_combined", "Sammenhængende forløb for alle", "0 (ingen ændring i antallet)"),
+        ("ordinary", "Rekruttering af udenlandske læger", "95"),
+    ):
+        flow = flows[name]
+        table = tables.comparison_table(
+            flow.comparison, flow.inputs.params, 2035, flow.summary, flow.target_table, flow.extra
+        )
+        row = table.set_index("Scenarie").loc[scenario]
+        cell = row["Ændring i 2035"]
+        if expected == "95":
+            assert "til" in cell and "ingen ændring" not in cell, cell
+        else:
+            assert cell == expected
+
+
 # --- regions and the nation --------------------------------------------------------------------
 def test_regions_add_up_to_the_nation_in_every_draw(flows):
     flow = flows["ordinary"]

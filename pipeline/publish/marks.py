@@ -6,9 +6,9 @@ with a change that came before it. Any stage draws them with one call after plot
 
     from pipeline.publish.marks import mark_initiatives
 
-    register = catalog.load("initiatives/register")  # written by the initiatives stage
+    initiatives = catalog.load_optional("initiatives")  # None without initiatives.csv
     ax.plot(years, values)
-    mark_initiatives(ax, register, "Nordjylland", specialty="psychiatry")
+    mark_initiatives(ax, initiatives, "Nordjylland", specialty="psychiatry")
 
 The x axis is in calendar years with year ``t`` drawn at ``x = t`` (``plotting.year_axis``).
 A year's point stands for the whole year, so a date is placed relative to the year's middle
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 SPAN_COLOR = "#000000"
 SPAN_ALPHA = 0.07  # a wash that darkens no line or marker drawn on top of it
-HATCH_COLOR = "#9a9a9a"
+HATCH_COLOR = "#c8c8c8"  # light: a national span often covers most of a chart
 LINE_COLOR = "#404040"
 LABEL_SIZE = 7
 HEADROOM = 0.10  # share of the y range added above the data per row of labels
@@ -144,7 +144,15 @@ def mark_initiatives(
 
     chosen = initiatives_for(initiatives, region, specialty=specialty)
     left, right = ax.get_xlim()
-    bottom, top = ax.get_ylim()
+    # Panels sharing a y axis share one band: the data's limits and the band's rows are kept
+    # on the axes, so marking panel after panel does not stack band on band.
+    siblings = ax.get_shared_y_axes().get_siblings(ax)
+    shared = next((a._initiative_band for a in siblings if hasattr(a, "_initiative_band")), None)
+    if shared is None:
+        shared = {"limits": ax.get_ylim(), "rows": 0}
+        for sibling in siblings:
+            sibling._initiative_band = shared
+    bottom, top = shared["limits"]
     drawn: list[tuple[str, float]] = []
     for item in chosen.to_dict("records"):
         start = year_position(item["start"])
@@ -154,7 +162,7 @@ def mark_initiatives(
         national = str(item["region"]) == NATIONAL
         span = {"zorder": 0, "linewidth": 0, "label": "_nolegend_"}
         if national:  # hatched, so a national initiative differs from a regional one in grey
-            span |= {"facecolor": "none", "edgecolor": HATCH_COLOR, "hatch": "////"}
+            span |= {"facecolor": "none", "edgecolor": HATCH_COLOR, "hatch": "//"}
         else:
             span |= {"facecolor": SPAN_COLOR, "alpha": SPAN_ALPHA}
         if highlight is None or str(item["initiative_id"]) == highlight:
@@ -213,7 +221,8 @@ def mark_initiatives(
             rows.append([])
         rows[row].append(extent)
         placed.append((text, row))
-    ax.set_ylim(bottom, top + HEADROOM * height * len(rows))
+    shared["rows"] = max(shared["rows"], len(rows))
+    ax.set_ylim(bottom, top + HEADROOM * height * shared["rows"])
     ax.yaxis.set_major_locator(FixedLocator(ticks))
     for text, row in placed:
         text.set_y(top + HEADROOM * height * (row + 0.5))

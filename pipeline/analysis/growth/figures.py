@@ -57,6 +57,8 @@ def plot_index(
         ax.set(title=title, xlabel="År")
         danish_axis(ax)
         year_axis(ax)
+    # After every panel is drawn: the panels share their y axis, which must hold all the data.
+    for ax, (geography, group) in zip(axes, panels, strict=True):
         mark_initiatives(ax, initiatives, geography, specialty=GROUP_SPECIALTY.get(group))
     axes[0].set_ylabel(f"Indeks ({base_year} = 100)")
     axes[0].legend(loc="upper left")

@@ -154,6 +154,7 @@ def plot_fill_rates(rates: pd.DataFrame, initiatives: pd.DataFrame | None = None
         ax.set(title=f"{post_type}-stillinger: andel besat", xlabel="År", ylim=(0, 1.02))
         danish_axis(ax, percent=True, decimals=0)
         year_axis(ax)
+    for ax in axes:  # after both panels are drawn: they share their y axis
         mark_initiatives(ax, initiatives, contract.NATIONAL)
     axes[0].set_ylabel("Andel besat")
     axes[0].legend(loc="lower left", fontsize=8)

@@ -22,7 +22,6 @@ from pipeline.publish.labels import (
     label_of,
     lever_amount,
 )
-from pipeline.publish.marks import mark_initiatives
 from pipeline.publish.plotting import COLORS, danish_axis, panel_grid, year_axis
 
 
@@ -39,11 +38,10 @@ def plot_scenarios(
     summary: pd.DataFrame,
     scenarios: Sequence[str],
     geography: str = NATIONAL,
-    initiatives: pd.DataFrame | None = None,
 ):
     """Specialists and the specialists needed (the headline definition) per scenario with 95 %
-    bands; the doctors in training apart (dotted); the geography's initiatives marked when
-    ``initiatives`` is given."""
+    bands; the doctors in training apart (dotted). The years are all ahead, so no initiatives
+    are marked: a span over the whole chart would say nothing."""
     fig, axes = panel_grid(len(scenarios), 3, (4.4, 3.5), sharey=True)
     for ax, name in zip(axes, scenarios, strict=True):
         df = summary[(summary["scenario"] == name) & (summary["geography"] == geography)]
@@ -95,7 +93,6 @@ def plot_scenarios(
         ax.set(title=label_of(SCENARIO_LABELS, name), xlabel="År")
         danish_axis(ax)
         year_axis(ax)
-        mark_initiatives(ax, initiatives, geography)
     axes[0].set_ylabel("Personer")
     axes[0].legend(loc="upper left", fontsize=7)
     fig.tight_layout()

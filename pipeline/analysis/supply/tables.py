@@ -151,13 +151,13 @@ def comparison_table(
         row[f"Manglende speciallæger i {year}"] = with_interval(
             r.specialist_gap, r.specialist_gap_low, r.specialist_gap_high
         )
-        row[f"Ændring i {year}"] = (
-            "–"
-            if r.scenario == "baseline"
-            else with_interval(
-                r.specialist_change, r.specialist_change_low, r.specialist_change_high
-            )
-        )
+        change = (r.specialist_change, r.specialist_change_low, r.specialist_change_high)
+        if r.scenario == "baseline":
+            row[f"Ændring i {year}"] = "–"
+        elif all(v == 0 for v in change):  # the same in every simulation: heads unchanged
+            row[f"Ændring i {year}"] = "0 (ingen ændring i antallet)"
+        else:
+            row[f"Ændring i {year}"] = with_interval(*change)
         t = national.loc[r.scenario]
         row[f"Læger under uddannelse i {year}"] = with_interval(
             t["trainees"], t["trainees_low"], t["trainees_high"]

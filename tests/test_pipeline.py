@@ -358,3 +358,70 @@ def test_pages_in_a_real_browser(built):
                     assert figures, f"{path.name} has no figures"
         finally:
             browser.close()
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="Debian's chromium is not installed; .ci/run "
+    "installs it where it can (apt-get install chromium)",
+)
+def test_pages_on_a_phone_and_on_paper(built):
+    """On a 390 px phone nothing but a table scrolls sideways, every table sits in its scroll
+    box, a chart with a stacked version shows it, and every page links home. Printed on A4,
+    nothing is cut at the right edge and every sheet carries the banner and its page number
+    (the PDF is kept under reports/screenshots/)."""
+    import pypdf
+    from playwright.sync_api import sync_playwright
+
+    from pipeline.publish.pages import BANNER
+
+    site = built / "reports" / "site"
+    shots = ROOT / "reports" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    pages = [site / "ledelse.html", *sorted((site / "analyse").glob("*.html"))]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            for path in pages:
+                page = browser.new_page(viewport={"width": 390, "height": 844})
+                page.goto(path.as_uri(), wait_until="load")
+                width = page.evaluate("document.documentElement.scrollWidth")
+                assert width <= 390, f"{path.name}: the page scrolls sideways ({width} px)"
+                loose = page.evaluate(
+                    "[...document.querySelectorAll('table')]"
+                    ".filter(t => !t.closest('.table-scroll')).length"
+                )
+                assert loose == 0, f"{path.name}: {loose} tables outside a scroll box"
+                wrong = page.evaluate(
+                    "[...document.querySelectorAll('picture')].filter(p => {"
+                    " const s = p.querySelector('source'); const i = p.querySelector('img');"
+                    " return s && i.currentSrc !== s.srcset; }).length"
+                )
+                assert wrong == 0, f"{path.name}: {wrong} charts not stacked on a phone"
+                home = page.eval_on_selector_all(
+                    "nav a", "els => els.map(e => e.getAttribute('href'))"
+                )
+                assert any(h.endswith("index.html") for h in home), f"{path.name}: {home}"
+                page.close()
+
+            page = browser.new_page(viewport={"width": 680, "height": 1000})  # A4's text width
+            page.goto((site / "ledelse.html").as_uri(), wait_until="load")
+            page.emulate_media(media="print")
+            widest = page.evaluate(
+                "Math.max(0, ...[...document.querySelectorAll('table, figure')]"
+                ".map(e => e.getBoundingClientRect().right))"
+            )
+            assert widest <= 680, f"printed, something runs {widest - 680:.0f} px past the edge"
+            pdf = shots / "ledelse.pdf"
+            page.pdf(path=str(pdf), format="A4", prefer_css_page_size=True, print_background=True)
+            page.close()
+        finally:
+            browser.close()
+    sheets = pypdf.PdfReader(pdf).pages
+    assert len(sheets) > 1
+    for number, sheet in enumerate(sheets, start=1):
+        width, height = float(sheet.mediabox.width), float(sheet.mediabox.height)
+        assert (round(width), round(height)) == (595, 842), "A4 in points"
+        text = sheet.extract_text()
+        assert BANNER in text, f"sheet {number} has no banner"
+        assert f"Side {number} af {len(sheets)}" in text, f"sheet {number} has no page number"

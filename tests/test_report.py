@@ -197,3 +197,10 @@ def test_captions_follow_the_numbers(metrics):
         set_triple(metrics["supply"]["scenarios"][name], f"specialist_gap_{year}", -300, -500, -100)
     after = report.captions(metrics)
     assert before != after
+
+
+def test_how_to_read_explains_the_marks_only_when_there_are_initiatives(metrics):
+    assert metrics.get("initiatives"), "the demo has initiatives"
+    assert "Tiltag på figurerne" in report.how_to_read(metrics, 5)
+    metrics.pop("initiatives")
+    assert "Tiltag på figurerne" not in report.how_to_read(metrics, 5)

@@ -442,6 +442,13 @@ def how_to_read(metrics: dict[str, dict[str, Any]], min_cell: int) -> str:
     if fixed:
         fixed_text = join(fixed)
         held += f" {fixed_text[:1].upper()}{fixed_text[1:]} er holdt fast i denne beregning."
+    marks = (
+        "* **Tiltag på figurerne:** en lodret stiplet linje markerer, hvornår et af regionernes "
+        "tiltag startede, og en grå flade (regionalt tiltag) eller en skravering (landsdækkende) "
+        "hvor længe det løb; teksten er tiltagets kode fra tabellen »Tiltag og effekt«.\n"
+        if metrics.get("initiatives")
+        else ""
+    )
     return f"""## Sådan læser du rapporten
 
 * **Manglende speciallæger** er behovet minus de speciallæger, der er (eller forventes).
@@ -456,7 +463,7 @@ def how_to_read(metrics: dict[str, dict[str, Any]], min_cell: int) -> str:
 * **Fremskrivninger** viser, hvad der sker, hvis udviklingen fortsætter; de er ikke
   forudsigelser af politiske beslutninger.
 * **Små tal:** tal for færre end {min_cell} personer vises ikke; de står som »{HIDDEN}«.
-* De fulde analyser med metoder og kode findes under »Fuld analyse« på forsiden.
+{marks}* De fulde analyser med metoder og kode findes under »Fuld analyse« på forsiden.
 """
 
 

@@ -424,7 +424,7 @@ SCENARIOS = {
         region_fill_spread=0.0,
         h_hazard_factor=3.5,
         combined_track="none",
-        other_entrants_factor=6.0,
+        other_entrants_factor=14.0,  # physicians clearly outgrow patients, interval and all
         vacancy_factor=0.1,
         plant_effects=False,
     ),

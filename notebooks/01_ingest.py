@@ -69,7 +69,8 @@ fmt.text(overview.contacts_text(dataset))
 # %%
 totals = ingest.national_totals(dataset.tables)
 catalog.save(totals, "ingest/national_totals")
-figure = overview.plot_national_totals(totals)
+# The national initiatives (optional initiatives.csv) are marked on the chart.
+figure = overview.plot_national_totals(totals, dataset.tables.get("initiatives"))
 first, last = int(totals["year"].min()), int(totals["year"].max())
 plotting.show(
     figure,

@@ -129,7 +129,7 @@ def test_dvc_yaml_lists_exactly_the_code_each_stage_runs():
         # The leadership page shows the initiatives' table (its verdicts come from the model).
         ("pipeline/analysis/initiatives/model.py", {"initiatives", "report"}),
         # Every chart over the years marks the initiatives.
-        ("pipeline/publish/marks.py", {"growth", "retention", "initiatives"}),
+        ("pipeline/publish/marks.py", {"ingest", "growth", "retention", "initiatives"}),
         ("pipeline/publish/report.py", {"report"}),
         ("pipeline/publish/safety.py", {"report"}),
     ],

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import pandas as pd
 
+from pipeline.data.contract import NATIONAL
 from pipeline.data.ingest import Dataset
 from pipeline.data.read import describe
 from pipeline.publish import fmt
 from pipeline.publish.fmt import number, percent, quantity
+from pipeline.publish.marks import mark_initiatives
 from pipeline.publish.plotting import danish_axis, year_axis
 
 
@@ -39,8 +41,9 @@ def overview(dataset: Dataset, min_cell: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def plot_national_totals(totals: pd.DataFrame):
-    """Two panels: patients by age group and physicians by grade, per year."""
+def plot_national_totals(totals: pd.DataFrame, initiatives: pd.DataFrame | None = None):
+    """Two panels: patients by age group and physicians by grade, per year; the national
+    initiatives marked when ``initiatives`` is given."""
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
@@ -58,6 +61,7 @@ def plot_national_totals(totals: pd.DataFrame):
         danish_axis(ax)
         year_axis(ax)
         ax.legend(loc="lower right")
+        mark_initiatives(ax, initiatives, NATIONAL)
     fig.tight_layout()
     return fig
 

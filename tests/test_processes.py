@@ -81,7 +81,8 @@ def test_killing_dvc_repro_ends_the_stage_and_its_kernel(project, how):
     else:
         os.killpg(proc.pid, signal.SIGINT)
     proc.wait(timeout=60)
-    wait_for(lambda: processes_in(project) == [], 20, "the stage and its kernel to end")
+    # Generous: on a loaded CI machine the stage needs a few seconds to notice and clean up.
+    wait_for(lambda: processes_in(project) == [], 60, "the stage and its kernel to end")
     before = snapshot(project)
     time.sleep(3)
     assert snapshot(project) == before, "something kept writing after the kill"

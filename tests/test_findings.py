@@ -137,3 +137,16 @@ def test_labels_inside_a_sentence_keep_proper_nouns_and_abbreviations(label, exp
 def test_model_choice_keeps_the_capital_of_poisson():
     text = findings.model_choice({"projection_model": "count_glm", "choice_requested": True})
     assert "på Poisson-regression" in text
+
+
+@pytest.mark.parametrize(
+    ("after", "before", "expected"),
+    [
+        (-800.0, (-600.0, -900.0, -300.0), "øger overskuddet"),
+        (-500.0, (-600.0, -900.0, -300.0), "mindsker overskuddet"),
+        (-100.0, (300.0, 100.0, 500.0), "kan lukke gabet"),  # a shortage before: the old words
+    ],
+)
+def test_levers_on_a_surplus_are_not_said_to_close_a_gap(after, before, expected):
+    text = findings.closes_the_gap(after, after - 200, after + 200, before=before)
+    assert text.startswith(expected), text

@@ -204,3 +204,16 @@ def test_how_to_read_explains_the_marks_only_when_there_are_initiatives(metrics)
     assert "Tiltag på figurerne" in report.how_to_read(metrics, 5)
     metrics.pop("initiatives")
     assert "Tiltag på figurerne" not in report.how_to_read(metrics, 5)
+
+
+def test_levers_on_a_surplus_say_they_add_to_it(metrics):
+    year = metrics["growth"]["horizon_year"]
+    scenarios = metrics["supply"]["scenarios"]
+    set_triple(scenarios["baseline"], f"specialist_gap_{year}", -600, -900, -300)
+    set_triple(scenarios["all_levers"], f"specialist_gap_{year}", -800, -1100, -500)
+    text = plain(report.key_numbers(metrics, INFO))
+    assert "Alle tiltag samtidig øger overskuddet" in text
+    assert "lukker gabet" not in text
+    set_triple(scenarios["baseline"], f"specialist_gap_{year}", 600, 300, 900)
+    set_triple(scenarios["all_levers"], f"specialist_gap_{year}", -100, -300, 100)
+    assert "Alle tiltag samtidig kan lukke gabet" in plain(report.key_numbers(metrics, INFO))

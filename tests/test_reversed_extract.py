@@ -90,6 +90,8 @@ def test_the_headline_is_a_surplus_not_a_negative_shortage(reversed_page):
     headline = reversed_page[reversed_page.index("I 20") :][:300]
     assert "flere end behovet" in headline, headline
     assert "mangler der −" not in reversed_page
+    assert "lukker gabet" not in reversed_page, "there is no gap to close"
+    assert "Alle tiltag samtidig øger overskuddet" in reversed_page
 
 
 def test_no_combined_tracks_is_said_rather_than_estimated(reversed_page):

@@ -128,10 +128,19 @@ def posts_left_empty(fill_rate: float) -> str:
     return f"næsten alle hoveduddannelsesforløb bliver besat ({percent(fill_rate, 0)})"
 
 
-def closes_the_gap(gap_after: float, low: float | None, high: float | None) -> str:
+def closes_the_gap(
+    gap_after: float,
+    low: float | None,
+    high: float | None,
+    before: tuple[float, float | None, float | None] | None = None,
+) -> str:
     """What all levers together do to the gap: ``"lukker gabet"`` only when even the top of the
     interval is no shortage; ``"kan lukke gabet"`` when the estimate is no shortage but the
-    interval reaches one; otherwise ``"mindsker gabet, men lukker det ikke"``."""
+    interval reaches one; otherwise ``"mindsker gabet, men lukker det ikke"``. With ``before``
+    (the gap without the levers) a surplus already there is not a gap to close: the levers
+    ``"øger overskuddet"`` (or ``"mindsker overskuddet"``)."""
+    if before is not None and gap_kind(*before) == "surplus":
+        return "øger overskuddet" if gap_after <= before[0] else "mindsker overskuddet"
     top = gap_after if _missing(high) else high
     if top <= 0:
         return "lukker gabet"

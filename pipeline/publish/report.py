@@ -257,7 +257,7 @@ def _supply_lines(s: dict[str, Any], year: int) -> list[str]:
     if _has(base[0]) and _has(every[0]):
         lines.append(
             f"* **Tiltag:** uden nye tiltag {findings.shortage(*base, 'speciallæger')} i {year}. "
-            f"Alle tiltag samtidig {findings.closes_the_gap(*every)}: så "
+            f"Alle tiltag samtidig {findings.closes_the_gap(*every, before=base)}: så "
             f"{findings.shortage(*every, 'speciallæger')}."
         )
     required = s.get("required_probability")
@@ -407,7 +407,7 @@ def captions(metrics: dict[str, dict[str, Any]]) -> dict[str, str]:
     if _has(base[0]) and _has(every[0]):
         text += (
             f" Uden nye tiltag {findings.shortage(*base, 'speciallæger')} i {year}; alle "
-            f"tiltag samtidig {findings.closes_the_gap(*every)}."
+            f"tiltag samtidig {findings.closes_the_gap(*every, before=base)}."
         )
     out["supply/scenarier"] = text
     return {key: out[key] for key in FIGURES}

@@ -71,7 +71,7 @@ def test_headline_uses_the_horizon_year_from_the_metrics(metrics):
     set_triple(metrics["growth"], "gap_2040", 1000, 500, 1500)
     text = plain(report.headline(metrics))
     assert "I 2040 mangler der 900 speciallæger" in text
-    assert "vækstmodellen siger, at der i 2040 mangler der 1.000 læger" in text
+    assert "vækstmodellen siger: i 2040 mangler der 1.000 læger" in text
 
 
 def test_headline_without_a_supply_model_falls_back_to_the_growth_model(metrics):
@@ -165,7 +165,7 @@ def test_how_to_read_lists_the_inputs_the_intervals_hold(metrics):
     text = report.how_to_read(metrics, 5)
     held = next(li for li in text.splitlines() if "Hvad intervallerne rummer" in li)
     assert "usikkerheden i andel af H-forløb, der besættes." in held, held
-    assert "overgang fra I- til H-forløb" in held, "a fixed input keeps its capitals"
+    assert "vergang fra I- til H-forløb«" in held, "a fixed input keeps its capitals"
     assert "færre end 5 personer" in text
     sensitivity["fill"]["width"] = 0.0
     held = next(
@@ -217,3 +217,13 @@ def test_levers_on_a_surplus_say_they_add_to_it(metrics):
     set_triple(scenarios["baseline"], f"specialist_gap_{year}", 600, 300, 900)
     set_triple(scenarios["all_levers"], f"specialist_gap_{year}", -100, -300, 100)
     assert "Alle tiltag samtidig kan lukke gabet" in plain(report.key_numbers(metrics, INFO))
+
+
+def test_a_lever_on_a_likely_surplus_is_said_in_surplus_words(metrics):
+    """Best estimate a surplus, interval reaching a shortage: the lever adds to the surplus."""
+    year = metrics["growth"]["horizon_year"]
+    set_triple(metrics["supply"], f"specialist_gap_{year}", -370, -780, 90)
+    text = plain(report.headline(metrics))
+    assert "rummer også en mangel" in text
+    line = next(p for p in text.split("\n") if "alene flytter mest" in p)
+    assert "øger overskuddet" in line and "manglen" not in line, line

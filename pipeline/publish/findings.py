@@ -104,6 +104,13 @@ def gap_kind(gap: float, low: float | None, high: float | None) -> str:
     return {"up": "shortage", "down": "surplus"}.get(direction(gap, low, high), "balance")
 
 
+def estimate_kind(gap: float) -> str:
+    """``"surplus"`` or ``"shortage"`` by the best estimate alone: the words a change is said
+    in ("øger overskuddet", "mindsker manglen") follow the side the estimate is on, also when
+    its interval reaches the other side (the gap's own sentence says that)."""
+    return "surplus" if gap < 0 else "shortage"
+
+
 def lever_effect(change: float, low: float | None, high: float | None, kind: str) -> str:
     """What a lever does to the gap, in the words of the gap's ``kind`` (``gap_kind``):
     ``"mindsker manglen med 37 (…)"``, ``"øger overskuddet med 37 (…)"``, …"""
@@ -137,9 +144,9 @@ def closes_the_gap(
     """What all levers together do to the gap: ``"lukker gabet"`` only when even the top of the
     interval is no shortage; ``"kan lukke gabet"`` when the estimate is no shortage but the
     interval reaches one; otherwise ``"mindsker gabet, men lukker det ikke"``. With ``before``
-    (the gap without the levers) a surplus already there is not a gap to close: the levers
-    ``"øger overskuddet"`` (or ``"mindsker overskuddet"``)."""
-    if before is not None and gap_kind(*before) == "surplus":
+    (the gap without the levers) whose best estimate is a surplus there is no gap to close: the
+    levers ``"øger overskuddet"`` (or ``"mindsker overskuddet"``)."""
+    if before is not None and estimate_kind(before[0]) == "surplus":
         return "øger overskuddet" if gap_after <= before[0] else "mindsker overskuddet"
     top = gap_after if _missing(high) else high
     if top <= 0:

@@ -134,7 +134,7 @@ def headline(metrics: dict[str, dict[str, Any]]) -> str:
             f"patienter pr. læge som i {g['base_year']}, minus de læger, trenden giver.</p>",
         ]
         return _box(lines)
-    kind = findings.gap_kind(gap, low, high)
+    kind = findings.estimate_kind(gap)
     scenario = label_of(SCENARIO_LABELS, s.get("headline_scenario", HEADLINE_SCENARIO))
     lines = [
         f'<p class="big">I {year} {escape(findings.shortage(gap, low, high, "speciallæger"))}.</p>',
@@ -169,7 +169,7 @@ def headline(metrics: dict[str, dict[str, Any]]) -> str:
         comparison = findings.shortage(growth_gap, growth_low, growth_high, "læger")
         lines.append(
             f'<p class="comparison"><strong>Til sammenligning</strong> (ikke hovedtallet): '
-            f"vækstmodellen siger, at der i {year} {escape(comparison)}. Den tæller alle læger, "
+            f"vækstmodellen siger: i {year} {escape(comparison)}. Den tæller alle læger, "
             f"også læger under uddannelse, forlænger blot trenden i antallet af patienter og "
             f"læger og sætter behovet ved lige så mange patienter pr. læge som i "
             f"{g['base_year']}. Forsyningsmodellen tæller speciallæger, følger tilgang og afgang "
@@ -380,7 +380,7 @@ def captions(metrics: dict[str, dict[str, Any]]) -> dict[str, str]:
     )
     lever = strongest_lever(s)
     base = _supply_gap(s, year, HEADLINE_SCENARIO)
-    kind = findings.gap_kind(*base) if _has(base[0]) else "shortage"
+    kind = findings.estimate_kind(base[0]) if _has(base[0]) else "shortage"
     text = (
         f"Til venstre: hvor meget hvert tiltag alene ændrer antallet af manglende speciallæger "
         f"i {year}, med tiltagets størrelse ved søjlen (scenarierne i tabellen kan bruge andre "
@@ -440,8 +440,8 @@ def how_to_read(metrics: dict[str, dict[str, Any]], min_cell: int) -> str:
         else "Forsyningsmodellens intervaller rummer kun de tilfældige udsving."
     )
     if fixed:
-        fixed_text = join(fixed)
-        held += f" {fixed_text[:1].upper()}{fixed_text[1:]} er holdt fast i denne beregning."
+        fixed_text = join([f"»{f}«" for f in fixed])
+        held += f" »{fixed_text[1:2].upper()}{fixed_text[2:]} er holdt fast i denne beregning."
     marks = (
         "* **Tiltag på figurerne:** en lodret stiplet linje markerer, hvornår et af regionernes "
         "tiltag startede, og en grå flade (regionalt tiltag) eller en skravering (landsdækkende) "

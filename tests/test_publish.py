@@ -269,3 +269,22 @@ def test_progress_lines_are_removed_but_real_warnings_still_stop_publishing():
     ]
     problems = check_page(export_html(nb, title="t", include_code=True), page="p.html")
     assert problems and "RuntimeWarning" in problems[0]
+
+
+def test_the_code_version_changes_with_the_report_stages_code_only(tmp_path):
+    """The version on a page follows the code that re-runs the report stage: an edit there
+    changes it, an edit elsewhere (which DVC would not re-run the report for) does not."""
+    from pipeline.publish.pages import code_version
+
+    for name in ("dvc.yaml", "params.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    for folder in ("pipeline", "notebooks"):
+        shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("*.pyc"))
+    before = code_version(tmp_path)
+    assert code_version(tmp_path) == before
+    with (tmp_path / "pipeline" / "analysis" / "supply" / "exits.py").open("a") as f:
+        f.write("\n# an edit the report stage does not run\n")
+    assert code_version(tmp_path) == before
+    with (tmp_path / "pipeline" / "publish" / "report.py").open("a") as f:
+        f.write("\n# an edit the report stage runs\n")
+    assert code_version(tmp_path) != before

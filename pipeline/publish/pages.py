@@ -31,7 +31,7 @@ from pipeline.params import changed_params
 from pipeline.progress import reproducible, strip
 from pipeline.publish import audit, fmt
 from pipeline.publish.safety import check_page
-from pipeline.stages import load_stages
+from pipeline.stages import code_deps, load_stages
 
 log = logging.getLogger(__name__)
 
@@ -107,17 +107,20 @@ def notebook_title(nb: nbformat.NotebookNode, default: str) -> str:
 
 
 def code_version(root: Path) -> str:
-    """A fingerprint of the code and notebooks the pages were made by (the first 12 hex digits
-    of a SHA-256 over ``pipeline/`` and ``notebooks/``): the same code gives the same version,
-    so pages made twice are the same bytes, and a page never shows a commit that did not exist
-    yet when it was made."""
-    digest = hashlib.sha256()
+    """A fingerprint of the code the report stage runs (the first 12 hex digits of a SHA-256
+    over its notebook and the package files ``dvc.yaml`` lists as its code deps).
+
+    Those files are exactly what re-runs the report stage when edited, so the version a page
+    shows always belongs to the code that made it, and the same code gives the same bytes. A
+    hash over all of ``pipeline/`` would change with an edit that re-runs nothing, and a fresh
+    clone would then make pages that differ from the ones ``dvc.lock`` records. The other
+    stages' code reaches the pages through their outputs, which DVC tracks."""
+    spec = load_stages(root)["report"]
+    deps = [root / name for name in {*code_deps(spec, root), spec.notebook.as_posix()}]
     files = sorted(
-        p
-        for folder in ("pipeline", "notebooks")
-        for p in (root / folder).rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".ipynb"
-    )
+        f for p in deps for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file()
+    )  # a resource may be a folder (the page templates)
+    digest = hashlib.sha256()
     for path in files:
         digest.update(path.relative_to(root).as_posix().encode())
         digest.update(b"\0")

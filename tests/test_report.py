@@ -227,3 +227,28 @@ def test_a_lever_on_a_likely_surplus_is_said_in_surplus_words(metrics):
     assert "rummer også en mangel" in text
     line = next(p for p in text.split("\n") if "alene flytter mest" in p)
     assert "øger overskuddet" in line and "manglen" not in line, line
+
+
+def test_the_gap_under_every_demand_definition_side_by_side(metrics):
+    s = metrics["supply"]
+    s["headline_demand"], s["headline_demand_note"] = "vacancies", None
+    for name, (gap, low, high) in {
+        "vacancies": (500, 300, 700),
+        "base_ratio": (-200, -400, -50),
+        "target": (100, -50, 250),
+    }.items():
+        s["demand"][name].update(available=True, year=2035)
+        set_triple(s["demand"][name], "specialist_gap", gap, low, high)
+    line = report.definitions_line(s)
+    assert "med »målte ubesatte stillinger« mangler der 500 speciallæger" in line
+    assert "med »basisåret var i balance« er der 200 speciallæger flere end behovet" in line
+    assert "med »nationale mål« mangler der efter bedste skøn 100" in line
+    assert "Overskriften bruger »målte ubesatte stillinger«, fordi den bygger på en målt" in line
+    s["headline_demand"] = "base_ratio"
+    assert "bruger »basisåret var i balance«, fordi den er valgt i params.yaml" in (
+        report.definitions_line(s)
+    )
+    s["demand"]["vacancies"]["available"] = False  # no specialist_posts.csv
+    assert "ubesatte" not in report.definitions_line(s)
+    s["demand"]["target"]["available"] = False
+    assert report.definitions_line(s) is None  # one definition: nothing to compare

@@ -260,6 +260,9 @@ def _supply_lines(s: dict[str, Any], year: int) -> list[str]:
             f"Alle tiltag samtidig {findings.closes_the_gap(*every, before=base)}: så "
             f"{findings.shortage(*every, 'speciallæger')}."
         )
+    definitions = definitions_line(s)
+    if definitions:
+        lines.append(definitions)
     required = s.get("required_probability")
     for specialty, target in sorted(s.get("target", {}).items()):
         name = lower_first(label_of(SPECIALTY_LABELS, specialty))
@@ -271,6 +274,42 @@ def _supply_lines(s: dict[str, Any], year: int) -> list[str]:
         need = required_sentence(s, specialty)
         lines.append(f"{text}. {need}" if need else f"{text}.")
     return lines
+
+
+def definitions_line(s: dict[str, Any]) -> str | None:
+    """The horizon year's gap under every demand definition the data allow, side by side, and
+    which one the headline uses and why; None with fewer than two."""
+    shown = [
+        (name, entry)
+        for name, entry in s.get("demand", {}).items()
+        if entry.get("available") and _has(entry.get("specialist_gap"))
+    ]
+    if len(shown) < 2:
+        return None
+    year = int(shown[0][1]["year"])
+    parts = [
+        f"med »{lower_first(DEMAND_LABELS.get(name, name))}« "
+        + findings.shortage(
+            entry["specialist_gap"],
+            entry.get("specialist_gap_pi_low"),
+            entry.get("specialist_gap_pi_high"),
+            "speciallæger",
+        )
+        for name, entry in shown
+    ]
+    used = s.get("headline_demand") or "base_ratio"
+    why = (
+        "den bygger på en målt mangel (de ubesatte stillinger) frem for en antagelse om, at et "
+        "basisår var i balance"
+        if used == "vacancies"
+        else "den er valgt i params.yaml (`supply.demand`)"
+    )
+    if s.get("headline_demand_note") == NOTE_FALLBACK:
+        why = "data har ikke det, den valgte definition kræver"
+    return (
+        f"* **Behovet defineret på flere måder:** i {year} {'; '.join(parts)}. Overskriften "
+        f"bruger »{lower_first(DEMAND_LABELS.get(used, used))}«, fordi {why}."
+    )
 
 
 def required_sentence(s: dict[str, Any], specialty: str) -> str | None:

@@ -116,7 +116,14 @@ def code_version(root: Path) -> str:
     clone would then make pages that differ from the ones ``dvc.lock`` records. The other
     stages' code reaches the pages through their outputs, which DVC tracks."""
     spec = load_stages(root)["report"]
-    deps = [root / name for name in {*code_deps(spec, root), spec.notebook.as_posix()}]
+    # A project without the report notebook (a bare folder of outputs to publish) has no code
+    # to fingerprint beyond what exists.
+    names = (
+        {*code_deps(spec, root), spec.notebook.as_posix()}
+        if (root / spec.notebook).exists()
+        else set()
+    )
+    deps = [root / name for name in names if (root / name).exists()]
     files = sorted(
         f for p in deps for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file()
     )  # a resource may be a folder (the page templates)

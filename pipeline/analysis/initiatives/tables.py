@@ -19,7 +19,7 @@ import pandas as pd
 
 from pipeline.analysis.initiatives import model
 from pipeline.publish.fmt import MONTHS, join, number
-from pipeline.publish.labels import INITIATIVE_OUTCOME_LABELS, SPECIALTY_LABELS
+from pipeline.publish.labels import INITIATIVE_OUTCOME_LABELS, SPECIALTY_LABELS, lower_first
 
 UNIT_WORDS = {"percentage_points": "procentpoint", "percent": "%"}
 VERDICT_SHORT = {
@@ -511,16 +511,9 @@ def figure_caption(initiative: Mapping[str, Any], min_cell: int) -> str:
     )
 
 
-def _lower_first(text: str) -> str:
-    """``"Besatte H-forløb"`` -> ``"besatte H-forløb"`` (an abbreviation keeps its case)."""
-    if len(text) > 1 and text[1].isupper():
-        return text
-    return text[:1].lower() + text[1:]
-
-
 def figure_alt(initiative: Mapping[str, Any], outcomes: Sequence[str]) -> str:
     """Alt text of an initiative's figure."""
-    labels = join([_lower_first(outcome_text(o)) for o in outcomes])
+    labels = join([lower_first(outcome_text(o)) for o in outcomes])
     name = str(initiative.get("name") or initiative["initiative_id"])
     if str(initiative["region"]) == model.NATIONAL:
         return f"Linjediagram for det landsdækkende tiltag {name}: {labels} i hele landet."

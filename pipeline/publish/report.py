@@ -107,6 +107,22 @@ def strongest_lever(s: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
     return name, levers[name]
 
 
+def strongest_lever_effect(s: dict[str, Any], kind: str) -> tuple[str, dict[str, Any], str] | None:
+    """The strongest lever (``strongest_lever``), its metrics and its effect in words for a gap
+    of ``kind`` (``findings.lever_effect``), or None."""
+    lever = strongest_lever(s)
+    if lever is None:
+        return None
+    name, entry = lever
+    effect = findings.lever_effect(
+        entry["specialist_gap_change"],
+        entry.get("specialist_gap_change_pi_low"),
+        entry.get("specialist_gap_change_pi_high"),
+        kind,
+    )
+    return name, entry, effect
+
+
 def largest_uncertainty(s: dict[str, Any]) -> str | None:
     """The uncertain input that alone gives the widest interval of the gap, or None."""
     inputs = {
@@ -146,15 +162,9 @@ def headline(metrics: dict[str, dict[str, Any]]) -> str:
     if _has(trainees):
         lines[-1] += f" Læger under uddannelse tælles for sig: {number(trainees)} i {year}."
     lines[-1] += "</p>"
-    lever = strongest_lever(s)
+    lever = strongest_lever_effect(s, kind)
     if lever is not None:
-        name, entry = lever
-        effect = findings.lever_effect(
-            entry["specialist_gap_change"],
-            entry.get("specialist_gap_change_pi_low"),
-            entry.get("specialist_gap_change_pi_high"),
-            kind,
-        )
+        name, entry, effect = lever
         lines.append(
             f"<p><strong>Det tiltag, der alene flytter mest:</strong> "
             f"{escape(lever_amount(name, entry.get('amount')))} {escape(effect)} i {year}.</p>"
@@ -417,22 +427,16 @@ def captions(metrics: dict[str, dict[str, Any]]) -> dict[str, str]:
     out["retention/besaettelse"] = "Andelen af opslåede stillinger, der blev besat, pr. år." + (
         f" {fill}" if fill else ""
     )
-    lever = strongest_lever(s)
     base = _supply_gap(s, year, HEADLINE_SCENARIO)
     kind = findings.estimate_kind(base[0]) if _has(base[0]) else "shortage"
+    lever = strongest_lever_effect(s, kind)
     text = (
         f"Til venstre: hvor meget hvert tiltag alene ændrer antallet af manglende speciallæger "
         f"i {year}, med tiltagets størrelse ved søjlen (scenarierne i tabellen kan bruge andre "
         "størrelser)."
     )
     if lever is not None:
-        name, entry = lever
-        effect = findings.lever_effect(
-            entry["specialist_gap_change"],
-            entry.get("specialist_gap_change_pi_low"),
-            entry.get("specialist_gap_change_pi_high"),
-            kind,
-        )
+        name, _, effect = lever
         text += f" {LEVER_LABELS.get(name, name)} {effect}."
     source = largest_uncertainty(s)
     text += " Til højre: intervallet for de manglende speciallæger, når kun ét input er usikkert"

@@ -131,7 +131,7 @@ DATASETS = {
         ),
         DatasetSpec(
             "initiatives/register",
-            "the regions' initiatives (initiatives.csv; empty without one) for marking charts: "
+            "the regions' initiatives (initiatives.csv; empty without one) as the stage uses them: "
             "specialty empty for both, end empty while it runs, start_year and end_year the "
             "first and last year it covers at least half of, outcomes codes separated by |",
             key=("initiative_id",),

@@ -27,19 +27,14 @@ import pandas as pd
 
 from pipeline.analysis.initiatives import model
 from pipeline.data import contract
+from pipeline.data.catalog import DATASETS
 
 # The contract tables the outcomes are computed from.
 CONTRACT_TABLES = ("training_posts", "trainees", "physicians")
+# The register's columns as the catalog declares the dataset (declared once, there).
 REGISTER_COLUMNS = [
-    "initiative_id",
-    "name",
-    "region",
-    "specialty",
-    "start",
-    "end",
-    "start_year",
-    "end_year",
-    "outcomes",
+    *DATASETS["initiatives/register"].key,
+    *DATASETS["initiatives/register"].columns,
 ]
 SERIES_COLUMNS = [
     "initiative_id",

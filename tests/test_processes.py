@@ -88,7 +88,16 @@ def test_killing_dvc_repro_ends_the_stage_and_its_kernel(project, how):
     assert snapshot(project) == before, "something kept writing after the kill"
     leftovers = list((project / "reports" / "executed").glob(".*"))
     assert leftovers == [], leftovers
-    assert not (project / "reports" / "executed" / "02_growth.ipynb").exists()
+    # The stage the signal caught left no executed notebook. On a small dataset growth may
+    # finish before the signal lands; then the stage after it is the one that was stopped.
+    started = {  # "growth: running notebooks/02_growth.py with kernel ..." -> growth: 02_growth
+        line.split(":")[0]: Path(line.split()[2]).stem for line in lines if ": running " in line
+    }
+    finished = {line.split(":")[0] for line in lines if ": done in " in line}
+    stopped = [notebook for stage, notebook in started.items() if stage not in finished]
+    assert stopped, f"no stage was running when the signal arrived: {lines}"
+    for notebook in stopped:
+        assert not (project / "reports" / "executed" / f"{notebook}.ipynb").exists()
 
 
 def test_a_run_killed_outright_is_cleaned_up_by_the_next(tmp_path):

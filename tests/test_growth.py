@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from pipeline.analysis.growth import gap, models, series
+from pipeline.analysis.growth import gap, models, series, tables
 from pipeline.analysis.growth.models import GrowthResult
 from pipeline.data.contract import GEOGRAPHIES
 from pipeline.errors import ParamError
@@ -161,20 +161,112 @@ def test_a_years_gap_interval_does_not_depend_on_the_other_years_asked_for():
     assert (alone["pi_low"], alone["pi_high"]) == (in_path["pi_low"], in_path["pi_high"])
 
 
-def test_the_papers_claim_reproduced():
-    """2 % and 0.6 % a year from the paper's base (2013 = 100) with the published specialist
-    stock (977 + 259 in 2020) give a 2022 gap above 100."""
+REFERENCE = ROOT / "data" / "reference" / "published_figures.csv"
+
+
+def national_series(years, patients, specialists, measure_years=None) -> pd.DataFrame:
+    """National totals: patients and (specialist) physicians by year."""
+    rows = []
+    for year, p, s in zip(years, patients, specialists, strict=True):
+        rows.append(("patients", "Danmark", "total", year, float(p)))
+        rows.append(("physicians", "Danmark", "total", year, float(s)))
+    return pd.DataFrame(rows, columns=["measure", "geography", "group", "year", "value"])
+
+
+def test_the_papers_claim_reproduced_for_each_base_year():
+    """2 % and 0.6 % a year with the published specialist stock (977 + 259 in 2020) give more than
+    100 short in 2022 only from 2016 or earlier: 173 from 2013, 111 from 2016, 72 from 2018."""
     assert gap.seed_gap(977 + 259, 0.02, 0.006, 2022 - 2013) > 100
-    reference = pd.read_csv(ROOT / "data" / "reference" / "published_figures.csv")
-    claim = gap.seed_comparison(
-        pd.DataFrame(columns=["measure", "geography", "group", "year", "value"]),
-        reference,
-        base_year=2013,
-        k=3,
+    empty = pd.DataFrame(columns=["measure", "geography", "group", "year", "value"])
+    recheck = gap.seed_comparison(
+        empty, pd.read_csv(REFERENCE), first_base_year=2013, k=3, min_cell=5
     )
-    assert claim["paper_stock"] == 1236 and claim["target_year"] == 2022
-    assert claim["paper_gap"] == pytest.approx(172.77, abs=0.01)
-    assert claim["paper_gap"] > claim["paper_claim"] == 100
+    assert recheck.paper_stock == 1236 and recheck.target_year == 2022 and recheck.claim == 100
+    paper = recheck.by_base_year.set_index("base_year")["paper_gap"]
+    assert list(paper.index) == list(range(2013, 2019))
+    assert paper[2013] == pytest.approx(172.77, abs=0.01)
+    assert paper[2016] == pytest.approx(110.77, abs=0.01)
+    assert paper[2018] == pytest.approx(71.95, abs=0.01)
+    assert recheck.base_years_for_claim == [2013, 2014, 2015, 2016]
+    text = tables.seed_comparison_text(recheck)
+    assert "mere end 100 kun med basisår 2016 eller tidligere" in text
+    assert "I data" not in text and "Målt direkte" not in text  # no data: no data side
+
+
+def test_the_recheck_compares_specialists_with_specialists():
+    """The data side starts from the specialists of the base year (not specialists plus
+    trainees), grows them with the data's own average rates and measures the target year."""
+    years = list(range(2010, 2023))
+    patients = [1000 * 1.03**i for i in range(len(years))]
+    specialists = [200 * 1.01**i for i in range(len(years))]
+    trainees = national_series(years, patients, [s + 150 for s in specialists])
+    recheck = gap.seed_comparison(
+        national_series(years, patients, specialists),
+        pd.read_csv(REFERENCE),
+        first_base_year=2013,
+        k=3,
+        min_cell=5,
+        physicians=trainees,
+    )
+    assert recheck.data_patient_growth == pytest.approx(0.03)
+    assert recheck.data_specialist_growth == pytest.approx(0.01)
+    row = recheck.by_base_year.set_index("base_year").loc[2013]
+    assert row["data_stock"] == pytest.approx(specialists[3])
+    assert row["data_method_gap"] == pytest.approx(specialists[3] * (1.03**9 - 1.01**9))
+    expected = specialists[3] / patients[3] * patients[12] - specialists[12]
+    assert row["data_observed_gap"] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("patient_growth", "expected"),
+    [
+        (
+            0.03,
+            "mere end 100 speciallæger for at have lige så mange patienter pr. speciallæge "
+            "som i basisåret med ethvert basisår fra 2013 til 2018",
+        ),
+        (
+            0.00,
+            "mere end 100 speciallæger for at have lige så mange patienter pr. speciallæge "
+            "som i basisåret med intet basisår fra 2013 til 2018",
+        ),
+    ],
+)
+def test_the_recheck_sentence_follows_the_data(patient_growth, expected):
+    years = list(range(2010, 2023))
+    patients = [1000 * (1 + patient_growth) ** i for i in range(len(years))]
+    specialists = [1000 * 1.005**i for i in range(len(years))]
+    recheck = gap.seed_comparison(
+        national_series(years, patients, specialists),
+        pd.read_csv(REFERENCE),
+        first_base_year=2013,
+        k=3,
+        min_cell=5,
+    )
+    text = tables.seed_comparison_text(recheck)
+    assert expected in text
+    # A surplus (patients flat, specialists growing) is said to be one.
+    assert ("Et negativt tal er et overskud." in text) == (patient_growth == 0)
+    table = tables.seed_comparison_table(recheck)
+    assert list(table["Basisår"]) == [str(y) for y in range(2013, 2019)]
+
+
+def test_the_recheck_leaves_out_a_small_count_and_what_gives_one_back():
+    years = list(range(2010, 2023))
+    patients = [1000.0] * len(years)
+    few = national_series(years, patients, [4.0] * len(years))
+    recheck = gap.seed_comparison(
+        few, pd.read_csv(REFERENCE), first_base_year=2013, k=3, min_cell=5
+    )
+    assert recheck.by_base_year["data_stock"].isna().all()
+    # 300 specialists, but 3 other physicians: the method's result would give the 3 back.
+    many = national_series(years, patients, [300.0] * len(years))
+    everyone = national_series(years, patients, [303.0] * len(years))
+    recheck = gap.seed_comparison(
+        many, pd.read_csv(REFERENCE), first_base_year=2013, k=3, min_cell=5, physicians=everyone
+    )
+    assert recheck.by_base_year["data_stock"].isna().all()
+    assert "Målt direkte" not in tables.seed_comparison_text(recheck)
 
 
 # --- series and parameters ---------------------------------------------------------------------

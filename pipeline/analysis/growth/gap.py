@@ -5,6 +5,7 @@ re-checked with the same method."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -110,58 +111,125 @@ def seed_gap(stock: float, patient_growth: float, physician_growth: float, years
     return stock * ((1 + patient_growth) ** years - (1 + physician_growth) ** years)
 
 
+@dataclass(frozen=True)
+class SeedRecheck:
+    """The regions' forecast ("more than ``claim`` specialists short in ``target_year``") with
+    its own numbers and, like for like, with the data's specialists, for each plausible base year.
+
+    Attributes
+    ----------
+    by_base_year
+        One row per base year: ``base_year``, ``paper_gap`` (the paper's rates from the
+        published specialist stock), and where the data have the years ``data_stock``
+        (specialists in the base year), ``data_method_gap`` (the paper's method with the data's
+        rates) and ``data_observed_gap`` (specialists needed in ``target_year`` for the base
+        year's patients per specialist, minus the specialists there were).
+    base_years_for_claim
+        The base years at which the paper's own numbers give more than ``claim``: the base year
+        the forecast needs.
+    """
+
+    target_year: int
+    as_of_year: int
+    claim: float
+    paper_stock: float
+    paper_patient_growth: float
+    paper_physician_growth: float
+    data_patient_growth: float | None
+    data_specialist_growth: float | None
+    by_base_year: pd.DataFrame
+
+    @property
+    def base_years_for_claim(self) -> list[int]:
+        rows = self.by_base_year
+        return [int(y) for y in rows.loc[rows["paper_gap"] > self.claim, "base_year"]]
+
+
 def seed_comparison(
-    series: pd.DataFrame,
+    specialists: pd.DataFrame,
     reference: pd.DataFrame,
     *,
-    base_year: int,
+    first_base_year: int,
     k: int,
-) -> dict[str, float]:
-    """The paper's forecast with its own numbers, and the same method applied to the data.
+    min_cell: int,
+    physicians: pd.DataFrame | None = None,
+) -> SeedRecheck:
+    """The paper's forecast with its own numbers, and the same method applied to the data's
+    specialists, from every base year between ``first_base_year`` and the paper's time of writing.
 
     The paper averaged the growth of the three years up to its time of writing (2016-2018 in
-    ``data/reference``) and forecast the shortage in 2022.
+    ``data/reference``), started from a stock of specialists and forecast the shortage in 2022;
+    it did not say from which year. Its stock is the published count of specialists, so the data
+    side counts specialists only (``specialists`` is :func:`series.build_series` of the
+    specialist grade; trainees are not in the paper's count).
+
+    The data side of a base year is left out when its national count of specialists is below
+    ``min_cell``, or when the other physicians (``physicians``, the published series of every
+    grade, minus the specialists) number between 1 and ``min_cell`` − 1 in the base or target
+    year: the method's result gives the count back.
     """
     ref = reference.set_index("measure")
     target = int(ref.loc["specialist_shortage_forecast", "year"])
     as_of = int(str(ref.loc["patient_growth_rate", "year"]).split("-")[-1])
-    published_stock = float(ref.loc["specialists_psychiatry", "value"]) + float(
+    stock = float(ref.loc["specialists_psychiatry", "value"]) + float(
         ref.loc["specialists_child_adolescent_psychiatry", "value"]
     )
-    paper = seed_gap(
-        published_stock,
-        float(ref.loc["patient_growth_rate", "value"]),
-        float(ref.loc["physician_growth_rate", "value"]),
-        target - base_year,
-    )
-    national = series[(series["geography"] == NATIONAL) & (series["group"] == "total")]
-    out = {
-        "target_year": target,
-        "as_of_year": as_of,
-        "paper_stock": published_stock,
-        "paper_patient_growth": float(ref.loc["patient_growth_rate", "value"]),
-        "paper_physician_growth": float(ref.loc["physician_growth_rate", "value"]),
-        "paper_claim": float(ref.loc["specialist_shortage_forecast", "value"]),
-        "paper_gap": paper,
-    }
+    patient_growth = float(ref.loc["patient_growth_rate", "value"])
+    physician_growth = float(ref.loc["physician_growth_rate", "value"])
+    national = specialists[
+        (specialists["geography"] == NATIONAL) & (specialists["group"] == "total")
+    ]
     values = {
         m: national[national["measure"] == m].set_index("year")["value"]
         for m in ("patients", "physicians")
     }
-    if all(as_of in v.index and base_year in v.index for v in values.values()):
-        growth = {
-            m: fit_growth(v[v.index <= as_of], "average_growth", k=k).rate
-            for m, v in values.items()
+    if physicians is not None:
+        everyone = physicians[
+            (physicians["geography"] == NATIONAL)
+            & (physicians["group"] == "total")
+            & (physicians["measure"] == "physicians")
+        ].set_index("year")["value"]
+        others = everyone.sub(values["physicians"], fill_value=0)
+    else:
+        others = pd.Series(dtype=float)
+
+    def publishable(year: int) -> bool:
+        small_other = 0 < others.get(year, 0) < min_cell
+        return values["physicians"].get(year, 0) >= min_cell and not small_other
+
+    have_rates = all(as_of in v.index and (v.index <= as_of).sum() > k for v in values.values())
+    growth = (
+        {m: fit_growth(v[v.index <= as_of], "average_growth", k=k).rate for m, v in values.items()}
+        if have_rates
+        else {}
+    )
+    rows = []
+    for base in range(min(first_base_year, as_of), as_of + 1):
+        row: dict[str, float] = {
+            "base_year": base,
+            "paper_gap": seed_gap(stock, patient_growth, physician_growth, target - base),
         }
-        out["data_patient_growth"] = growth["patients"]
-        out["data_physician_growth"] = growth["physicians"]
-        out["data_stock"] = float(values["physicians"][base_year])
-        out["data_method_gap"] = seed_gap(
-            out["data_stock"], growth["patients"], growth["physicians"], target - base_year
-        )
-        if target in values["patients"].index:
-            ratio = values["physicians"][base_year] / values["patients"][base_year]
-            out["data_observed_gap"] = float(
-                ratio * values["patients"][target] - values["physicians"][target]
-            )
-    return out
+        if all(base in v.index for v in values.values()) and publishable(base):
+            row["data_stock"] = float(values["physicians"][base])
+            if growth:
+                row["data_method_gap"] = seed_gap(
+                    row["data_stock"], growth["patients"], growth["physicians"], target - base
+                )
+            if all(target in v.index for v in values.values()) and publishable(target):
+                ratio = values["physicians"][base] / values["patients"][base]
+                row["data_observed_gap"] = float(
+                    ratio * values["patients"][target] - values["physicians"][target]
+                )
+        rows.append(row)
+    columns = ["base_year", "paper_gap", "data_stock", "data_method_gap", "data_observed_gap"]
+    return SeedRecheck(
+        target_year=target,
+        as_of_year=as_of,
+        claim=float(ref.loc["specialist_shortage_forecast", "value"]),
+        paper_stock=stock,
+        paper_patient_growth=patient_growth,
+        paper_physician_growth=physician_growth,
+        data_patient_growth=growth.get("patients"),
+        data_specialist_growth=growth.get("physicians"),
+        by_base_year=pd.DataFrame(rows).reindex(columns=columns).astype({"base_year": int}),
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from pipeline.analysis.growth.gap import SeedRecheck
 from pipeline.analysis.growth.models import COMPARISON_ONLY, ModelChoice
 from pipeline.data.contract import GEOGRAPHIES, NATIONAL
 from pipeline.publish.fmt import interval, join, number, percent
@@ -93,31 +94,84 @@ def gap_table(gaps: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def seed_comparison_text(claim: dict[str, float], base_year: int) -> str:
-    """The paper's claim next to what the same method and the data say, in Danish."""
-    target, as_of = int(claim["target_year"]), int(claim["as_of_year"])
-    verdict = "mere end" if claim["paper_gap"] > claim["paper_claim"] else "færre end"
-    text = (
-        f"Med udspillets egne tal – patienter {percent(claim['paper_patient_growth'])} og læger "
-        f"{percent(claim['paper_physician_growth'])} om året fra {base_year} og en bestand på "
-        f"{number(claim['paper_stock'])} speciallæger (det publicerede antal i 2020) – giver "
-        f"metoden et underskud på {number(claim['paper_gap'])} læger i {target}, altså "
-        f"{verdict} de {number(claim['paper_claim'])}, udspillet nævner."
+def _base_years(years: list[int], first: int, last: int) -> str:
+    """The base years at which a shortage above the claim holds, in words."""
+    if not years:
+        return f"med intet basisår fra {first} til {last}"
+    if years == list(range(first, last + 1)):
+        return f"med ethvert basisår fra {first} til {last}"
+    if years == list(range(first, years[-1] + 1)):
+        return f"kun med basisår {years[-1]} eller tidligere"
+    if years == list(range(years[0], last + 1)):
+        return f"kun med basisår {years[0]} eller senere"
+    return "kun med basisår " + join([str(y) for y in years])
+
+
+def _by_base_year(rows: pd.DataFrame, column: str) -> str:
+    """``"fra 2013: 173, fra 2016: 111 og fra 2018: 72"``: the first, middle and last base year."""
+    rows = rows.dropna(subset=[column])
+    picked = rows.iloc[sorted({0, len(rows) // 2, len(rows) - 1})]
+    return join(
+        [f"fra {int(r.base_year)}: {number(getattr(r, column))}" for r in picked.itertuples()]
     )
-    if "data_method_gap" in claim:
+
+
+def seed_comparison_text(recheck: SeedRecheck) -> str:
+    """The paper's claim with its own numbers for each base year, then the same method and the
+    direct measurement on the data's specialists, in Danish. A shortage is positive, a surplus
+    negative (said when one occurs)."""
+    rows = recheck.by_base_year
+    target, claim = recheck.target_year, number(recheck.claim)
+
+    def above_claim(column: str) -> str:
+        known = rows.dropna(subset=[column])
+        years = [int(y) for y in known.loc[known[column] > recheck.claim, "base_year"]]
+        return _base_years(years, int(known["base_year"].min()), int(known["base_year"].max()))
+
+    text = (
+        f"Udspillet skrev, at der i {target} ville mangle mere end {claim} speciallæger, når "
+        f"patienterne voksede med {percent(recheck.paper_patient_growth)} og lægerne med "
+        f"{percent(recheck.paper_physician_growth)} om året, men ikke fra hvilket år. Med de "
+        f"{number(recheck.paper_stock)} speciallæger, der er opgjort i 2020, giver udspillets "
+        f"egne tal en mangel på mere end {claim} {above_claim('paper_gap')} "
+        f"({_by_base_year(rows, 'paper_gap')})."
+    )
+    if recheck.data_specialist_growth is not None and rows["data_method_gap"].notna().any():
         text += (
-            f" I data var den gennemsnitlige vækst de sidste år op til {as_of} "
-            f"{percent(claim['data_patient_growth'])} for patienter og "
-            f"{percent(claim['data_physician_growth'])} for læger; med datas "
-            f"{number(claim['data_stock'])} læger i {base_year} giver samme metode "
-            f"{number(claim['data_method_gap'])} manglende læger i {target}."
+            f" I data voksede patienterne med {percent(recheck.data_patient_growth)} og "
+            f"speciallægerne med {percent(recheck.data_specialist_growth)} om året i gennemsnit "
+            f"de sidste år op til {recheck.as_of_year} (speciallæger alene som i udspillet, uden "
+            f"læger under uddannelse). Samme metode giver en mangel på mere end {claim} "
+            f"{above_claim('data_method_gap')} ({_by_base_year(rows, 'data_method_gap')})."
         )
-    if "data_observed_gap" in claim:
+    if rows["data_observed_gap"].notna().any():
         text += (
-            f" Målt direkte i data manglede der {number(claim['data_observed_gap'])} læger i "
-            f"{target} for at have lige så mange patienter pr. læge som i {base_year}."
+            f" Målt direkte i data manglede der i {target} mere end {claim} speciallæger for at "
+            f"have lige så mange patienter pr. speciallæge som i basisåret "
+            f"{above_claim('data_observed_gap')} ({_by_base_year(rows, 'data_observed_gap')})."
         )
-    return text
+    data = rows[["data_method_gap", "data_observed_gap"]]
+    if (rows["paper_gap"] < 0).any() or (data < 0).any().any():
+        text += " Et negativt tal er et overskud."
+    return text + " Tabellen viser hvert basisår."
+
+
+def seed_comparison_table(recheck: SeedRecheck) -> pd.DataFrame:
+    """The recheck for every base year: the paper's numbers, the method and the measurement on
+    the data's specialists (a shortage is positive, a surplus negative)."""
+    rows = recheck.by_base_year
+    target = recheck.target_year
+    return pd.DataFrame(
+        {
+            "Basisår": rows["base_year"].astype(str),
+            f"Udspillets tal: mangel i {target}": [number(v) for v in rows["paper_gap"]],
+            "Speciallæger i basisåret (data)": [number(v) for v in rows["data_stock"]],
+            f"Samme metode på data: mangel i {target}": [
+                number(v) for v in rows["data_method_gap"]
+            ],
+            f"Målt i data: mangel i {target}": [number(v) for v in rows["data_observed_gap"]],
+        }
+    )
 
 
 def gap_text(gaps: pd.DataFrame, base_year: int, model: str) -> str:

@@ -221,6 +221,9 @@ def execute_notebook(
             language="python",
             cwd=str(root),
             log_output=False,  # per-cell noise; progress reaches the terminal by itself
+            # By default papermill rewrites the whole notebook (figures included) at the start
+            # and end of every cell; the runner keeps only the finished or failed notebook.
+            request_save_on_cell_execute=False,
             progress_bar=False,
             execution_timeout=timeout,
             kernel_manager_class=PrivateKernelManager,

@@ -36,7 +36,7 @@ def setup() -> None:
     mpl.rcParams.update(
         {
             "figure.figsize": (8, 4.5),
-            "figure.dpi": 100,
+            "figure.dpi": DPI,  # the dpi the PNGs are saved at: text is laid out once
             "font.size": 11,
             "axes.titlesize": 12,
             "axes.titleweight": "bold",

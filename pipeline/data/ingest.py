@@ -490,6 +490,31 @@ def _parse_dates(text: pd.Series) -> pd.Series:
     return parsed
 
 
+# Kinds whose values repeat (years, counts, codes, dates): parsed and checked once per distinct
+# value. A million trainees hold a few thousand distinct dates; ids and free text do not repeat.
+_REPEATING = {"year", "int", "float", "code", "codes", "date", "bool"}
+
+
+def _on_distinct(fn: Callable[[pd.Series], pd.Series]) -> Callable[[pd.Series], pd.Series]:
+    """A check of text cells computed once per distinct value and spread back to the rows."""
+
+    def distinct(text: pd.Series) -> pd.Series:
+        codes, uniques = pd.factorize(text, use_na_sentinel=False)
+        result = pd.Series(fn(pd.Series(uniques, dtype=text.dtype))).fillna(False)
+        return pd.Series(result.to_numpy(dtype=bool)[codes], index=text.index)
+
+    return distinct
+
+
+def _parse_distinct(text: pd.Series, col: Column) -> pd.Series:
+    """:func:`_parse`, once per distinct value where values repeat."""
+    if col.kind not in _REPEATING:
+        return _parse(text, col)
+    codes, uniques = pd.factorize(text, use_na_sentinel=False)
+    parsed = _parse(pd.Series(uniques, dtype=text.dtype), col)
+    return pd.Series(parsed.array.take(codes), index=text.index, name=text.name)
+
+
 def _parse(text: pd.Series, col: Column) -> pd.Series:
     if col.kind in ("year", "int"):
         whole = text.str.fullmatch(_INT) & (text.str.lstrip("+-").str.len() <= MAX_DIGITS)
@@ -552,6 +577,9 @@ def _schemas(
         rules[rule_id] = _Rule(column, message)
         return pa.Check(fn, error=rule_id, name=rule_id)
 
+    def text_check(rule_id: str, column: str, fn: Callable, message: Message) -> pa.Check:
+        return check(rule_id, column, _on_distinct(fn), message)
+
     raw_columns: dict[str, pa.Column] = {}
     typed_columns: dict[str, pa.Column] = {}
     for col in spec.columns:
@@ -559,14 +587,14 @@ def _schemas(
         raw_checks = []
         if not col.nullable:
             raw_checks.append(
-                check(
+                text_check(
                     f"{name}.required",
                     name,
                     lambda s: s != "",
                     lambda t, r, i: "is empty; a value is required",
                 )
             )
-        raw_checks.extend(_format_checks(col, check))
+        raw_checks.extend(_format_checks(col, text_check))
         raw_columns[name] = pa.Column(checks=raw_checks, nullable=False)
 
         typed_checks = []
@@ -835,7 +863,7 @@ def validate_table(
     key = tuple(k for k in spec.key if k not in absent)
     raw_schema, typed_schema, rules = _schemas(spec, key)
     failures = [f for f in _failures(raw_schema, raw) if rules[f[0]].column not in absent]
-    typed = pd.DataFrame({col.name: _parse(raw[col.name], col) for col in spec.columns})
+    typed = pd.DataFrame({col.name: _parse_distinct(raw[col.name], col) for col in spec.columns})
     # Cells that already failed their format check are left out of the value checks.
     for rule_id, row in failures:
         column = rules[rule_id].column

@@ -28,6 +28,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pipeline.data.cpr import looks_like_cpr
@@ -222,7 +223,18 @@ def _with_header(df: pd.DataFrame, header: list[str]) -> pd.DataFrame:
 
 
 def _drop_blank_rows(df: pd.DataFrame) -> pd.DataFrame:
-    blank = (df.fillna("").astype(str).apply(lambda s: s.str.strip()) == "").all(axis=1)
+    """Leave out rows whose every cell is empty or white space (a spreadsheet's blank lines).
+
+    Column by column on Arrow strings, only for the rows still blank: a file without blank
+    lines is decided by its first column (converting every cell to a Python string and
+    stripping it took 20 s of reading a million trainees).
+    """
+    blank = np.ones(len(df), dtype=bool)
+    for i in range(df.shape[1]):
+        if not blank.any():
+            return df
+        cells = df.iloc[np.flatnonzero(blank), i].astype(TEXT).fillna("")
+        blank[np.flatnonzero(blank)] = (cells.str.strip() == "").to_numpy(dtype=bool)
     return df[~blank] if blank.any() else df
 
 

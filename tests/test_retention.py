@@ -460,3 +460,24 @@ def test_wilson_is_missing_where_a_count_is_hidden_without_a_warning():
         low, high = retention.wilson(np.array([3.0, np.nan, 5.0, 2.0]), np.array([np.nan, 4, 4, 4]))
     assert np.isnan(low[:3]).all() and np.isnan(high[:3]).all()
     assert 0 < low[3] < 0.5 < high[3] < 1
+
+
+def test_the_logistic_model_on_covariate_cells_equals_one_row_per_doctor():
+    """fit_logistic fits one binomial cell per covariate pattern (a register has a million
+    doctors); estimates and intervals are those of the per-doctor model."""
+    import statsmodels.api as sm
+
+    doctors = prepare(simulate_trainees(np.random.default_rng(3), n=3000))
+    fitted = retention.fit_logistic(doctors).table.set_index("term")
+    followed = doctors[doctors["full_followup"]]
+    x, _, _ = retention.design(followed, 1)
+    per_doctor = sm.GLM(
+        followed["h_within_horizon"].to_numpy(dtype=float),
+        sm.add_constant(x.to_numpy(dtype=float), has_constant="add"),
+        family=sm.families.Binomial(),
+    ).fit()
+    ratios = np.exp(np.asarray(per_doctor.params)[1:])
+    low = np.exp(np.asarray(per_doctor.conf_int())[1:, 0])
+    assert len(fitted) == x.shape[1] >= 3
+    np.testing.assert_allclose(fitted.loc[list(x.columns), "ratio"], ratios, rtol=1e-8)
+    np.testing.assert_allclose(fitted.loc[list(x.columns), "ci_low"], low, rtol=1e-6)

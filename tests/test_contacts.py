@@ -52,6 +52,25 @@ def as_compared(df: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["year", "region", "age_group"], ignore_index=True)
 
 
+@pytest.mark.parametrize("ids", ["text", "integer"])
+def test_two_spellings_of_a_region_count_a_person_once(tmp_path, ids):
+    """The scan groups by the region as written; where one region is written two ways, a
+    person with contacts under both is still one patient of that region."""
+    df = random_contacts(np.random.default_rng(2))
+    df["region"] = df["region"].where(
+        ~((df["region"] == "Hovedstaden") & (np.arange(len(df)) % 2 == 0)), "Region Hovedstaden"
+    )
+    if ids == "integer":
+        df["person_id"] = df["person_id"].str[1:].astype("int64")
+    df.to_parquet(tmp_path / "contacts.parquet", index=False)
+    counted = contacts.aggregate(tmp_path / "contacts.parquet")
+    expected = pandas_count(df.replace({"region": {"Region Hovedstaden": "Hovedstaden"}}))
+    pd.testing.assert_frame_equal(
+        as_compared(counted.patients), as_compared(expected), check_dtype=False
+    )
+    assert counted.rows == len(df)
+
+
 def test_counts_match_pandas_including_people_in_two_cells(tmp_path):
     df = random_contacts(np.random.default_rng(1))
     df.to_parquet(tmp_path / "contacts.parquet", index=False)

@@ -107,6 +107,9 @@ def aggregate(
     con = duckdb.connect(config={"temp_directory": spill})
     try:
         con.execute(f"SET memory_limit = {_quote(memory_limit)}")
+        # Progress is logged by _with_progress; DuckDB's own bar would print into the log.
+        con.execute("SET enable_progress_bar = true")
+        con.execute("SET enable_progress_bar_print = false")
         if threads:
             con.execute(f"SET threads = {int(threads)}")
         return _aggregate(con, path, shown, rename, extract_date)
@@ -211,10 +214,11 @@ def _aggregate(
             UNKNOWN_CODE + ", ".join(contract.AGE_GROUPS),
         ),
     }
-    sums = ", ".join(f"count(*) FILTER (WHERE {sql}) AS {key}" for key, (sql, _) in checks.items())
-    log.info("contacts: checking %s", shown)
-    counts = _run(con, f"SELECT count(*) AS rows, {sums} FROM contacts", "checking")
-    total, failures = int(counts[0]), dict(zip(checks, counts[1:], strict=True))
+    log.info("contacts: checking and counting %s", shown)
+    counted, failures, total = _count_and_check(
+        con, pattern, col, date_sql, types[columns["person_id"]].upper(), limit,
+        region_codes, group_codes,
+    )  # fmt: skip
     if total == 0:
         raise InputError(f"{shown}: the file is empty; it needs contact rows")
     problems = []
@@ -222,6 +226,8 @@ def _aggregate(
         if not count:
             continue
         sql, message = checks[key]
+        if key in ("cpr", "future"):  # found in the scan; the rows are counted only now
+            count = int(_run(con, f"SELECT count(*) FROM contacts WHERE {sql}", "checking")[0])
         column = {"cpr": "person_id", "future": "contact_date"}.get(key, key)
         value = {
             "person_id": "NULL",
@@ -252,22 +258,10 @@ def _aggregate(
             )
     if problems:
         raise InputError(problems)
-    log.info("contacts: %s rows valid; counting distinct persons", f"{total:,}")
-    # One scan for both counts: per cell, and per year across cells (grouping(region) = 1).
-    counted = _frame(
-        con,
-        """
-        SELECT year, region, age_group, CAST(count(DISTINCT person_id) AS BIGINT) AS persons,
-               grouping(region) AS national
-        FROM (SELECT CAST(year(contact_date) AS INTEGER) AS year, region, age_group, person_id
-              FROM contacts)
-        GROUP BY GROUPING SETS ((year, region, age_group), (year)) ORDER BY ALL""",
-        "counting distinct persons",
-    )
+    log.info("contacts: %s rows valid", f"{total:,}")
     national = counted["national"] == 1
     patients = (
-        counted[~national]
-        .drop(columns="national")
+        counted.loc[~national, ["year", "region", "age_group", "persons"]]
         .rename(columns={"persons": "patients"})
         .reset_index(drop=True)
     )
@@ -275,8 +269,104 @@ def _aggregate(
     return ContactCounts(patients, persons, total, shown)
 
 
+def _count_and_check(
+    con: Any,
+    pattern: str,
+    col: Any,
+    date_sql: str,
+    id_type: str,
+    limit: str | None,
+    region_codes: dict[str, str],
+    group_codes: dict[str, str],
+) -> tuple[pd.DataFrame, dict[str, int], int]:
+    """Distinct persons per (year, region, age group) and per year, the rows failing each
+    check and the rows read, in one scan of the data (checks are aggregates of the counting
+    scan).
+
+    The scan groups by the region and age group as written; the codes are then looked up once
+    per distinct value. Only where two spellings of one code occur (``Hovedstaden`` beside
+    ``Region Hovedstaden``) would a person be counted in both, and the cells are counted again
+    with the codes mapped row by row. The CPR check runs on the distinct ids.
+    """
+    source = f"read_parquet({_quote(pattern)}, union_by_name = true)"
+    text_id = not id_type.startswith(("BIGINT", "INTEGER", "HUGEINT", "UBIGINT", "UINTEGER"))
+    person = f"trim(CAST({col('person_id')} AS VARCHAR))" if text_id else col("person_id")
+    # Plain aggregates rather than FILTERs: ids present counted (an empty text id as absent),
+    # rows without a date are the cells without a year, and the latest date tells whether any
+    # row is after the extract date (those rows are counted only then).
+    present = f"NULLIF({person}, '')" if text_id else person
+    # An integer id can look like a CPR number only with nine digits or more (a CPR typed
+    # into a spreadsheet loses its leading zero): counted in the scan, checked only if any.
+    candidates = "count(*)" if text_id else f"count(*) FILTER (WHERE abs({person}) >= 100000000)"
+    cells = _frame(
+        con,
+        f"""
+        SELECT CAST(year({date_sql}) AS INTEGER) AS year,
+               CAST({col("region")} AS VARCHAR) AS region_text,
+               CAST({col("age_group")} AS VARCHAR) AS age_group_text,
+               CAST(count(DISTINCT {person}) AS BIGINT) AS persons,
+               count(*) AS rows,
+               count({present}) AS ids,
+               max({date_sql}) AS last_date,
+               {candidates} AS cpr_candidates,
+               grouping(region_text) AS national
+        FROM {source}
+        GROUP BY GROUPING SETS ((year, region_text, age_group_text), (year))""",
+        "checking and counting",
+    )
+    in_scan = cells[cells["national"] == 0]
+    cpr_ids = 0
+    if in_scan["cpr_candidates"].sum() > 0:
+        (cpr_ids,) = _run(
+            con,
+            # Distinct raw ids first (casting and trimming every row costs more than the
+            # scan), and the test as a FILTER: as a WHERE, DuckDB pushes it below the DISTINCT.
+            f"SELECT count(*) FILTER (WHERE {cpr_sql_predicate('trim(CAST(id AS VARCHAR))')}) "
+            f"FROM (SELECT DISTINCT {col('person_id')} AS id FROM {source})",
+            "checking ids",
+        )
+    con.register("cell_texts", cells[["region_text", "age_group_text"]].drop_duplicates())
+    codes = con.execute(f"""
+        SELECT t.region_text, t.age_group_text, r.code AS region, g.code AS age_group
+        FROM cell_texts t
+        LEFT JOIN {_lookup_sql(region_codes)} r(alias, code)
+               ON r.alias = lower(trim(t.region_text))
+        LEFT JOIN {_lookup_sql(group_codes)} g(alias, code)
+               ON g.alias = lower(trim(t.age_group_text))""").df()
+    con.unregister("cell_texts")
+    cells = cells.merge(codes, on=["region_text", "age_group_text"], how="left").sort_values(
+        ["year", "region", "age_group", "national"], na_position="last", ignore_index=True
+    )
+    in_cells = cells[cells["national"] == 0]
+    after = limit is not None and (in_cells["last_date"] > pd.Timestamp(limit)).any()
+    failures = {
+        "person_id": int((in_cells["rows"] - in_cells["ids"]).sum()),
+        "cpr": int(cpr_ids),
+        "contact_date": int(in_cells.loc[in_cells["year"].isna(), "rows"].sum()),
+        "future": int(after),  # the rows are counted with the examples
+        "region": int(in_cells.loc[in_cells["region"].isna(), "rows"].sum()),
+        "age_group": int(in_cells.loc[in_cells["age_group"].isna(), "rows"].sum()),
+    }
+    total = int(in_cells["rows"].sum())
+    spellings = in_cells.groupby(["region", "age_group"])[["region_text", "age_group_text"]]
+    if any(failures.values()) or (spellings.nunique() <= 1).all().all():
+        return cells, failures, total
+    # Two spellings of one code: count again with the codes mapped row by row (exact).
+    recount = _frame(
+        con,
+        """
+        SELECT CAST(year(contact_date) AS INTEGER) AS year, region, age_group,
+               CAST(count(DISTINCT person_id) AS BIGINT) AS persons,
+               grouping(region) AS national
+        FROM contacts
+        GROUP BY GROUPING SETS ((year, region, age_group), (year)) ORDER BY ALL""",
+        "counting distinct persons",
+    )
+    return recount, failures, total
+
+
 def _run(con, sql: str, what: str) -> tuple:
-    return _with_progress(con, lambda: con.execute(sql).fetchone(), what)
+    return _with_progress(con, lambda: con.execute(sql).fetchall()[0], what)
 
 
 def _frame(con, sql: str, what: str) -> pd.DataFrame:

@@ -16,6 +16,7 @@ DuckDB is imported inside ``aggregate``: only extracts with contacts need it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -108,8 +109,9 @@ def aggregate(
     try:
         con.execute(f"SET memory_limit = {_quote(memory_limit)}")
         # Progress is logged by _with_progress; DuckDB's own bar would print into the log.
-        con.execute("SET enable_progress_bar = true")
-        con.execute("SET enable_progress_bar_print = false")
+        # Cosmetic: in a Jupyter kernel without ipywidgets DuckDB refuses progress settings.
+        with contextlib.suppress(duckdb.Error):
+            con.execute("SET enable_progress_bar_print = false")
         if threads:
             con.execute(f"SET threads = {int(threads)}")
         return _aggregate(con, path, shown, rename, extract_date)

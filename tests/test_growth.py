@@ -164,7 +164,7 @@ def test_a_years_gap_interval_does_not_depend_on_the_other_years_asked_for():
 REFERENCE = ROOT / "data" / "reference" / "published_figures.csv"
 
 
-def national_series(years, patients, specialists, measure_years=None) -> pd.DataFrame:
+def national_series(years, patients, specialists) -> pd.DataFrame:
     """National totals: patients and (specialist) physicians by year."""
     rows = []
     for year, p, s in zip(years, patients, specialists, strict=True):
@@ -173,14 +173,24 @@ def national_series(years, patients, specialists, measure_years=None) -> pd.Data
     return pd.DataFrame(rows, columns=["measure", "geography", "group", "year", "value"])
 
 
+def recheck_of(specialists: pd.DataFrame, physicians: pd.DataFrame | None = None):
+    """The recheck from 2013 with the paper's three-year average and a minimum cell of 5."""
+    return gap.seed_comparison(
+        specialists,
+        pd.read_csv(REFERENCE),
+        first_base_year=2013,
+        k=3,
+        min_cell=5,
+        physicians=physicians,
+    )
+
+
 def test_the_papers_claim_reproduced_for_each_base_year():
     """2 % and 0.6 % a year with the published specialist stock (977 + 259 in 2020) give more than
     100 short in 2022 only from 2016 or earlier: 173 from 2013, 111 from 2016, 72 from 2018."""
     assert gap.seed_gap(977 + 259, 0.02, 0.006, 2022 - 2013) > 100
     empty = pd.DataFrame(columns=["measure", "geography", "group", "year", "value"])
-    recheck = gap.seed_comparison(
-        empty, pd.read_csv(REFERENCE), first_base_year=2013, k=3, min_cell=5
-    )
+    recheck = recheck_of(empty)
     assert recheck.paper_stock == 1236 and recheck.target_year == 2022 and recheck.claim == 100
     paper = recheck.by_base_year.set_index("base_year")["paper_gap"]
     assert list(paper.index) == list(range(2013, 2019))
@@ -200,14 +210,7 @@ def test_the_recheck_compares_specialists_with_specialists():
     patients = [1000 * 1.03**i for i in range(len(years))]
     specialists = [200 * 1.01**i for i in range(len(years))]
     trainees = national_series(years, patients, [s + 150 for s in specialists])
-    recheck = gap.seed_comparison(
-        national_series(years, patients, specialists),
-        pd.read_csv(REFERENCE),
-        first_base_year=2013,
-        k=3,
-        min_cell=5,
-        physicians=trainees,
-    )
+    recheck = recheck_of(national_series(years, patients, specialists), trainees)
     assert recheck.data_patient_growth == pytest.approx(0.03)
     assert recheck.data_specialist_growth == pytest.approx(0.01)
     row = recheck.by_base_year.set_index("base_year").loc[2013]
@@ -236,13 +239,7 @@ def test_the_recheck_sentence_follows_the_data(patient_growth, expected):
     years = list(range(2010, 2023))
     patients = [1000 * (1 + patient_growth) ** i for i in range(len(years))]
     specialists = [1000 * 1.005**i for i in range(len(years))]
-    recheck = gap.seed_comparison(
-        national_series(years, patients, specialists),
-        pd.read_csv(REFERENCE),
-        first_base_year=2013,
-        k=3,
-        min_cell=5,
-    )
+    recheck = recheck_of(national_series(years, patients, specialists))
     text = tables.seed_comparison_text(recheck)
     assert expected in text
     # A surplus (patients flat, specialists growing) is said to be one.
@@ -255,16 +252,12 @@ def test_the_recheck_leaves_out_a_small_count_and_what_gives_one_back():
     years = list(range(2010, 2023))
     patients = [1000.0] * len(years)
     few = national_series(years, patients, [4.0] * len(years))
-    recheck = gap.seed_comparison(
-        few, pd.read_csv(REFERENCE), first_base_year=2013, k=3, min_cell=5
-    )
+    recheck = recheck_of(few)
     assert recheck.by_base_year["data_stock"].isna().all()
     # 300 specialists, but 3 other physicians: the method's result would give the 3 back.
     many = national_series(years, patients, [300.0] * len(years))
     everyone = national_series(years, patients, [303.0] * len(years))
-    recheck = gap.seed_comparison(
-        many, pd.read_csv(REFERENCE), first_base_year=2013, k=3, min_cell=5, physicians=everyone
-    )
+    recheck = recheck_of(many, everyone)
     assert recheck.by_base_year["data_stock"].isna().all()
     assert "Målt direkte" not in tables.seed_comparison_text(recheck)
 

@@ -316,9 +316,9 @@ def _count_and_check(
         GROUP BY GROUPING SETS ((year, region_text, age_group_text), (year))""",
         "checking and counting",
     )
-    in_scan = cells[cells["national"] == 0]
+    in_cells = cells[cells["national"] == 0]
     cpr_ids = 0
-    if in_scan["cpr_candidates"].sum() > 0:
+    if in_cells["cpr_candidates"].sum() > 0:
         (cpr_ids,) = _run(
             con,
             # Distinct raw ids first (casting and trimming every row costs more than the

@@ -495,24 +495,23 @@ def _parse_dates(text: pd.Series) -> pd.Series:
 _REPEATING = {"year", "int", "float", "code", "codes", "date", "bool"}
 
 
+def _per_distinct(text: pd.Series, fn: Callable[[pd.Series], Any]) -> pd.Series:
+    """``fn(text)``, computed once per distinct value and spread back to the rows."""
+    codes, uniques = pd.factorize(text, use_na_sentinel=False)
+    result = pd.Series(fn(pd.Series(uniques, dtype=text.dtype)))
+    return pd.Series(result.array.take(codes), index=text.index, name=text.name)
+
+
 def _on_distinct(fn: Callable[[pd.Series], pd.Series]) -> Callable[[pd.Series], pd.Series]:
-    """A check of text cells computed once per distinct value and spread back to the rows."""
-
-    def distinct(text: pd.Series) -> pd.Series:
-        codes, uniques = pd.factorize(text, use_na_sentinel=False)
-        result = pd.Series(fn(pd.Series(uniques, dtype=text.dtype))).fillna(False)
-        return pd.Series(result.to_numpy(dtype=bool)[codes], index=text.index)
-
-    return distinct
+    """A check of text cells made once per distinct value (a missing answer fails)."""
+    return lambda text: _per_distinct(text, fn).fillna(False).astype(bool)
 
 
 def _parse_distinct(text: pd.Series, col: Column) -> pd.Series:
     """:func:`_parse`, once per distinct value where values repeat."""
     if col.kind not in _REPEATING:
         return _parse(text, col)
-    codes, uniques = pd.factorize(text, use_na_sentinel=False)
-    parsed = _parse(pd.Series(uniques, dtype=text.dtype), col)
-    return pd.Series(parsed.array.take(codes), index=text.index, name=text.name)
+    return _per_distinct(text, lambda distinct: _parse(distinct, col))
 
 
 def _parse(text: pd.Series, col: Column) -> pd.Series:

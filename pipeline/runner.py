@@ -304,15 +304,55 @@ def _kill_kernels() -> None:
         _KERNELS.discard(pid)
 
 
+# DVC runs a stage as ``$SHELL -c "<cmd>"`` (``/bin/sh`` when SHELL is unset, as in CI). dash
+# does not exec the command, so the shell stays between dvc and the stage and outlives a killed
+# dvc: watching only our own parent would miss dvc's death.
+_SHELLS = frozenset({"sh", "dash", "bash", "zsh", "ksh", "fish"})
+
+
+def _parent_of(pid: int) -> int | None:
+    """Parent pid of ``pid`` from /proc (None where there is no /proc or the process is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat[stat.rindex(")") + 2 :].split()[1])  # after "(comm) ": state, ppid
+
+
+def _name_of(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _watched_links() -> list[tuple[int, int]]:
+    """(process, its parent) links to watch: our own, then, while the parent is a shell, the
+    shell's link to the process that started it (dvc)."""
+    links = [(os.getpid(), os.getppid())]
+    while links[-1][1] > 1 and _name_of(links[-1][1]) in _SHELLS:
+        shell = links[-1][1]
+        parent = _parent_of(shell)
+        if parent is None or parent <= 1:
+            break
+        links.append((shell, parent))
+    return links
+
+
 def _watch_parent() -> None:
     """End this stage if its parent dies: killing ``dvc repro`` must not leave the stage running
     and writing into the next run's outputs."""
-    parent = os.getppid()
+    links = _watched_links()
+
+    def broken() -> bool:
+        if os.getppid() != links[0][1]:
+            return True
+        return any(_parent_of(child) != parent for child, parent in links[1:])
 
     def watch() -> None:
         while True:
             time.sleep(0.5)
-            if os.getppid() != parent:
+            if broken():
                 _kill_kernels()
                 os.kill(os.getpid(), signal.SIGTERM)
                 return

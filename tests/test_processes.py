@@ -37,11 +37,14 @@ def processes_in(project: Path) -> list[int]:
 
 
 def start_repro(project: Path) -> tuple[subprocess.Popen, list[str]]:
-    """`dvc repro` in its own session, its output collected line by line."""
+    """`dvc repro` in its own session, its output collected line by line.
+
+    SHELL is /bin/sh, as where it is unset (CI): DVC then runs each stage under dash, which
+    stays between dvc and the stage, so the stage must notice dvc's death through the shell."""
     proc = subprocess.Popen(
         [str(BIN / "dvc"), "repro"],
         cwd=project,
-        env=env(),
+        env={**env(), "SHELL": "/bin/sh"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import jupytext
@@ -180,3 +184,20 @@ def test_ingest_stage_writes_its_outputs(tmp_path, small_dataset):
     assert "ingest: done in" in log and "first_year = 2010" in log
     assert "Executing Cell" not in log and "Ending Cell" not in log and "%|" not in log
     assert " object at 0x" not in log and "ERROR" not in log
+
+
+def test_the_stage_watches_dvc_through_the_shell_dvc_runs_it_in():
+    """dvc runs a stage as `$SHELL -c cmd`; dash stays between them, so the stage must watch the
+    shell's parent (dvc) too, or killing dvc leaves the stage running."""
+    code = "from pipeline.runner import _watched_links; print(_watched_links())"
+    out = subprocess.run(
+        ["/bin/sh", "-c", f'{sys.executable} -c "{code}"; true'],  # "; true": no exec
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    links = ast.literal_eval(out)
+    assert len(links) == 2
+    (_stage, shell), (shell_again, starter) = links
+    assert shell_again == shell and starter == os.getpid()

@@ -7,8 +7,12 @@ leadership report only shows saved figures.
 from __future__ import annotations
 
 import base64
+import gc
 import io
 import math
+import os
+import signal
+import sys
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -100,8 +104,7 @@ def show(fig: Figure, alt: str, path: Path | None = None) -> None:
     """
     import matplotlib.pyplot as plt
 
-    wide = _png(fig)
-    narrow = _png(fig) if stack_panels(fig) else None
+    wide, narrow = _wide_and_narrow(fig)
     plt.close(fig)
     if path is not None:
         write_bytes(Path(path), wide)
@@ -110,14 +113,62 @@ def show(fig: Figure, alt: str, path: Path | None = None) -> None:
     _display(wide, narrow, alt)
 
 
+def _wide_and_narrow(fig: Figure) -> tuple[bytes, bytes | None]:
+    """The figure as drawn, and with its panels stacked if it has panels side by side.
+
+    On Linux with a second core the stacked version is drawn at the same time, in a forked
+    copy of this process: drawing text is most of a stage's figure time, and the two drawings
+    are independent. The child only draws and writes the PNG into a pipe, then exits without
+    any clean-up (it shares the kernel's sockets); if it fails, the parent draws it itself.
+    """
+    if not _side_by_side(fig):
+        return _png(fig), None
+    if sys.platform != "linux" or len(os.sched_getaffinity(0)) < 2:
+        wide = _png(fig)
+        stack_panels(fig)
+        return wide, _png(fig)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: draw, write, exit
+        status = 1
+        try:
+            gc.disable()  # no finalizer of the parent's objects may run here
+            os.close(read_end)
+            stack_panels(fig)
+            with os.fdopen(write_end, "wb") as pipe:
+                pipe.write(_png(fig))
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    try:
+        wide = _png(fig)
+        with os.fdopen(read_end, "rb") as pipe:
+            narrow = pipe.read()
+    except BaseException:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise
+    _, status = os.waitpid(pid, 0)
+    if status != 0 or not narrow:
+        stack_panels(fig)
+        narrow = _png(fig)
+    return wide, narrow
+
+
+def _side_by_side(fig: Figure) -> bool:
+    axes = [ax for ax in fig.axes if ax.get_visible() and ax.get_subplotspec() is not None]
+    return len({ax.get_subplotspec().colspan.start for ax in axes}) > 1
+
+
 def stack_panels(fig: Figure, min_width: float = 4.8) -> bool:
     """Lay the panels of ``fig`` out in one column, in reading order, each the size it had
     (at least ``min_width`` inches wide); False, and nothing changed, if it has one column."""
     from matplotlib.gridspec import GridSpec
 
-    axes = [ax for ax in fig.axes if ax.get_visible() and ax.get_subplotspec() is not None]
-    if len({ax.get_subplotspec().colspan.start for ax in axes}) <= 1:
+    if not _side_by_side(fig):
         return False
+    axes = [ax for ax in fig.axes if ax.get_visible() and ax.get_subplotspec() is not None]
     nrows, ncols = axes[0].get_subplotspec().get_gridspec().get_geometry()
     for ax in fig.axes:
         if not ax.get_visible():
@@ -140,12 +191,63 @@ def narrow_path(path: Path) -> Path:
     return path.parent / "narrow" / path.name
 
 
+PAD_INCHES = 0.08  # white margin around what is drawn
+EDGE_BAND = 10  # pixels: ink this close to the edge is measured the slow, safe way
+
+
 def _png(fig: Figure) -> bytes:
+    """``fig`` as PNG at ``DPI``, cropped to what is drawn plus ``PAD_INCHES``.
+
+    The figure is drawn once and cropped to its ink. ``savefig(bbox_inches="tight")`` draws it
+    twice (once only to measure the text), and drawing text is most of a stage's figure time.
+    If anything touches the figure's edge (a long label that would be cut off), the figure is
+    saved the measuring way instead, which widens the image: nothing is ever cut off.
+    """
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.colors import to_rgba
+    from matplotlib.image import imsave
+
+    fig.set_dpi(DPI)
+    shown_on = fig.canvas
+    try:
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        pixels = np.asarray(canvas.buffer_rgba())
+    finally:
+        fig.set_canvas(shown_on)
+    background = np.round(np.array(to_rgba(fig.get_facecolor())) * 255).astype(np.uint8)
+    ink = (pixels != background).any(axis=2)
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    height, width = ink.shape
+    # Ink near an edge means something may go beyond it. A band, not the edge line alone: the
+    # edge may fall in the gap between two words of a label that is cut off.
+    near = EDGE_BAND
+    if (
+        rows.size == 0
+        or min(rows[0], cols[0]) < near
+        or rows[-1] >= height - near
+        or cols[-1] >= width - near
+    ):
+        return _png_measured(fig)
+    pad = round(PAD_INCHES * DPI)
+    cropped = pixels[
+        max(rows[0] - pad, 0) : rows[-1] + pad + 1, max(cols[0] - pad, 0) : cols[-1] + pad + 1
+    ]
     buffer = io.BytesIO()
-    # bbox_inches="tight": a long title or axis label is never cut off.
+    # A memoryview of RGBA bytes: imsave encodes it as is, exactly as savefig does its own.
+    imsave(
+        buffer, memoryview(np.ascontiguousarray(cropped)), format="png", dpi=DPI,
+        metadata={"Software": None},
+    )  # fmt: skip
+    return buffer.getvalue()
+
+
+def _png_measured(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
     fig.savefig(
         buffer, format="png", dpi=DPI, metadata={"Software": None}, bbox_inches="tight",
-        pad_inches=0.08,
+        pad_inches=PAD_INCHES,
     )  # fmt: skip
     return buffer.getvalue()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import hashlib
 import json
 import logging
@@ -21,7 +22,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import nbformat
 
@@ -31,7 +32,10 @@ from pipeline.params import changed_params
 from pipeline.progress import reproducible, strip
 from pipeline.publish import audit, fmt
 from pipeline.publish.safety import check_page
-from pipeline.stages import code_deps, load_stages
+from pipeline.stages import is_code, load_stages
+
+if TYPE_CHECKING:
+    from nbconvert import HTMLExporter
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +74,21 @@ def export_html(
     every printed sheet (red when ``unpublished``); ``home`` is the relative link to the
     landing page.
     """
+    nb = strip(nb)
+    exporter = _exporter(include_code)
+    page = {"banner": banner, "banner_kind": "unpublished" if unpublished else "demo", "home": home}
+    resources = {"metadata": {"name": title}, "laegedaekning": page}
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    return body
+
+
+@functools.lru_cache(maxsize=2)
+def _exporter(include_code: bool) -> HTMLExporter:
+    """One exporter per kind of page: building one compiles its templates (about a third of
+    an export), and an exporter keeps no state from one notebook to the next."""
     from nbconvert import HTMLExporter
     from traitlets.config import Config
 
-    nb = strip(nb)
     config = Config()
     config.HTMLExporter.extra_template_basedirs = [str(TEMPLATE_DIR)]
     config.HTMLExporter.template_name = TEMPLATE_NAME
@@ -82,11 +97,7 @@ def export_html(
     config.HTMLExporter.exclude_output_prompt = True
     config.HTMLExporter.embed_images = True
     config.HTMLExporter.language_code = "da"
-    exporter = HTMLExporter(config=config)
-    page = {"banner": banner, "banner_kind": "unpublished" if unpublished else "demo", "home": home}
-    resources = {"metadata": {"name": title}, "laegedaekning": page}
-    body, _ = exporter.from_notebook_node(nb, resources=resources)
-    return body
+    return HTMLExporter(config=config)
 
 
 def home_link(href: str, unpublished: bool = False) -> str:
@@ -118,8 +129,10 @@ def code_version(root: Path) -> str:
     spec = load_stages(root)["report"]
     # A project without the report notebook (a bare folder of outputs to publish) has no code
     # to fingerprint beyond what exists.
+    # dvc.yaml's list, not the import scan behind it: `python -m pipeline deps` keeps the two
+    # equal (a test checks), and reading the list is instant.
     names = (
-        {*code_deps(spec, root), spec.notebook.as_posix()}
+        {*(dep for dep in spec.deps if is_code(dep)), spec.notebook.as_posix()}
         if (root / spec.notebook).exists()
         else set()
     )

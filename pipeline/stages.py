@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -138,13 +139,10 @@ def code_deps(spec: StageSpec, root: Path | str = ".") -> list[str]:
     after-notebook step), with the package ``__init__`` files on the way and the resources the
     modules declare, as paths relative to ``root``, sorted."""
     root = Path(root)
-    files: set[Path] = set()
-    if spec.notebook is not None:
-        for module in [SETUP_MODULE, *_imports(root / spec.notebook)]:
-            files |= _closure(root.resolve(), module)
+    modules = [SETUP_MODULE, *_imports(root / spec.notebook)] if spec.notebook is not None else []
     if spec.name in AFTER_NOTEBOOK:
-        files |= _closure(root.resolve(), AFTER_NOTEBOOK[spec.name][0])
-    return sorted(p.as_posix() for p in files)
+        modules.append(AFTER_NOTEBOOK[spec.name][0])
+    return sorted(p.as_posix() for p in _closure(root.resolve(), modules))
 
 
 def is_code(dep: str) -> bool:
@@ -152,10 +150,11 @@ def is_code(dep: str) -> bool:
     return dep == PACKAGE or dep.startswith(f"{PACKAGE}/")
 
 
-def _closure(root: Path, module: str) -> frozenset[Path]:
+def _closure(root: Path, modules: list[str]) -> frozenset[Path]:
+    """The package files importing ``modules`` runs (each module read once)."""
     seen: set[str] = set()
     files: set[Path] = set()
-    todo = [module]
+    todo = list(modules)
     while todo:
         name = todo.pop()
         if name in seen:
@@ -192,18 +191,8 @@ def _parsed(path: Path) -> ast.Module:
 def _imports(path: Path) -> list[str]:
     """Package modules ``path`` imports anywhere (top level or inside functions); imports only
     for type checkers (``if TYPE_CHECKING:``) do not run and are left out."""
-    tree = _parsed(path)
-    skipped = {
-        id(node)
-        for block in ast.walk(tree)
-        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
-        for stmt in block.body
-        for node in ast.walk(stmt)
-    }
     found = []
-    for node in ast.walk(tree):
-        if id(node) in skipped:
-            continue
+    for node in _statements(_parsed(path).body):
         if isinstance(node, ast.Import):
             found += [a.name for a in node.names if a.name.split(".")[0] == PACKAGE]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -213,6 +202,26 @@ def _imports(path: Path) -> list[str]:
             # `from pipeline.publish import fmt` imports the submodule fmt.
             found += [f"{node.module}.{a.name}" for a in node.names]
     return found
+
+
+def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement in ``body`` and in the blocks nested in it, but not the body of an
+    ``if TYPE_CHECKING:``. Only statements: an import is one, and expressions are most of a
+    module's nodes."""
+    for node in body:
+        yield node
+        skip_body = isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            if field == "body" and skip_body:
+                continue
+            block = getattr(node, field, None)
+            if isinstance(block, list):
+                # except-handlers and match-cases are not statements but hold a body
+                for item in block:
+                    if isinstance(item, ast.stmt):
+                        yield from _statements([item])
+                    else:
+                        yield from _statements(getattr(item, "body", []))
 
 
 def _resources(path: Path) -> list[str]:

@@ -95,3 +95,15 @@ def test_if_the_second_process_fails_the_stacked_version_is_drawn_here(monkeypat
 
 def test_a_figure_of_one_column_has_no_stacked_version(figure):
     assert plotting._wide_and_narrow(figure)[1] is None
+
+
+def test_ink_near_the_edge_inside_the_figure_is_not_measured_again(figure, monkeypatch):
+    figure.tight_layout(pad=0.05)  # labels a pixel or two from the edge, none beyond it
+
+    def measured(_fig):
+        raise AssertionError("measured again although nothing reaches outside")
+
+    monkeypatch.setattr(plotting, "_png_measured", measured)
+    image = pixels(plotting._png(figure))
+    pad = round(plotting.PAD_INCHES * plotting.DPI)
+    assert ink_margins(image) == (pad, pad, pad, pad)

@@ -192,7 +192,7 @@ def narrow_path(path: Path) -> Path:
 
 
 PAD_INCHES = 0.08  # white margin around what is drawn
-EDGE_BAND = 10  # pixels: ink this close to the edge is measured the slow, safe way
+EDGE_BAND = 10  # pixels: ink this close to the edge has its artists measured
 
 
 def _png(fig: Figure) -> bytes:
@@ -200,8 +200,9 @@ def _png(fig: Figure) -> bytes:
 
     The figure is drawn once and cropped to its ink. ``savefig(bbox_inches="tight")`` draws it
     twice (once only to measure the text), and drawing text is most of a stage's figure time.
-    If anything touches the figure's edge (a long label that would be cut off), the figure is
-    saved the measuring way instead, which widens the image: nothing is ever cut off.
+    Ink near the figure's edge may be a label that goes beyond it: then the artists' extents
+    are measured, and if any reaches outside, the figure is saved the measuring way, which
+    widens the image. Nothing is ever cut off.
     """
     import numpy as np
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -214,33 +215,47 @@ def _png(fig: Figure) -> bytes:
         canvas = FigureCanvasAgg(fig)
         canvas.draw()
         pixels = np.asarray(canvas.buffer_rgba())
+        background = np.round(np.array(to_rgba(fig.get_facecolor())) * 255).astype(np.uint8)
+        ink = (pixels != background).any(axis=2)
+        rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+        height, width = ink.shape
+        # A band, not the edge line alone: the edge may fall in the gap between two words of
+        # a label that is cut off.
+        near = EDGE_BAND
+        near_edge = (
+            rows.size == 0
+            or min(rows[0], cols[0]) < near
+            or rows[-1] >= height - near
+            or cols[-1] >= width - near
+        )
+        outside = near_edge and _reaches_outside(fig, canvas.get_renderer())
     finally:
         fig.set_canvas(shown_on)
-    background = np.round(np.array(to_rgba(fig.get_facecolor())) * 255).astype(np.uint8)
-    ink = (pixels != background).any(axis=2)
-    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    height, width = ink.shape
-    # Ink near an edge means something may go beyond it. A band, not the edge line alone: the
-    # edge may fall in the gap between two words of a label that is cut off.
-    near = EDGE_BAND
-    if (
-        rows.size == 0
-        or min(rows[0], cols[0]) < near
-        or rows[-1] >= height - near
-        or cols[-1] >= width - near
-    ):
+    if rows.size == 0 or outside:
         return _png_measured(fig)
     pad = round(PAD_INCHES * DPI)
-    cropped = pixels[
-        max(rows[0] - pad, 0) : rows[-1] + pad + 1, max(cols[0] - pad, 0) : cols[-1] + pad + 1
-    ]
+    top, left = rows[0] - pad, cols[0] - pad
+    size = (rows[-1] - rows[0] + 1 + 2 * pad, cols[-1] - cols[0] + 1 + 2 * pad)
+    # The margin is background, also where the ink is closer to the edge than the margin.
+    cropped = np.empty((*size, 4), np.uint8)
+    cropped[:] = background
+    inside = pixels[max(top, 0) : top + size[0], max(left, 0) : left + size[1]]
+    down, right = max(-top, 0), max(-left, 0)
+    cropped[down : down + inside.shape[0], right : right + inside.shape[1]] = inside
     buffer = io.BytesIO()
     # A memoryview of RGBA bytes: imsave encodes it as is, exactly as savefig does its own.
     imsave(
-        buffer, memoryview(np.ascontiguousarray(cropped)), format="png", dpi=DPI,
+        buffer, memoryview(cropped), format="png", dpi=DPI,
         metadata={"Software": None},
     )  # fmt: skip
     return buffer.getvalue()
+
+
+def _reaches_outside(fig: Figure, renderer: object) -> bool:
+    """Whether any artist of ``fig`` (text included) extends beyond the figure."""
+    box = fig.get_tightbbox(renderer)  # inches
+    width, height = fig.get_size_inches()
+    return box.x0 < 0 or box.y0 < 0 or box.x1 > width or box.y1 > height
 
 
 def _png_measured(fig: Figure) -> bytes:

@@ -13,6 +13,7 @@ import math
 import os
 import signal
 import sys
+import warnings
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -128,7 +129,11 @@ def _wide_and_narrow(fig: Figure) -> tuple[bytes, bytes | None]:
         stack_panels(fig)
         return wide, _png(fig)
     read_end, write_end = os.pipe()
-    pid = os.fork()
+    with warnings.catch_warnings():
+        # Python 3.12 warns about forking a process with threads (a kernel has some); the
+        # child touches none of their state, and a warning would be printed on the page.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
     if pid == 0:  # the child: draw, write, exit
         status = 1
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -107,3 +108,18 @@ def test_ink_near_the_edge_inside_the_figure_is_not_measured_again(figure, monke
     image = pixels(plotting._png(figure))
     pad = round(plotting.PAD_INCHES * plotting.DPI)
     assert ink_margins(image) == (pad, pad, pad, pad)
+
+
+@pytest.mark.skipif(len(plotting.os.sched_getaffinity(0)) < 2, reason="one core: drawn in turn")
+def test_a_warning_while_the_second_process_draws_reaches_the_notebook(monkeypatch):
+    stack = plotting.stack_panels
+
+    def warns(fig):
+        warnings.warn("the stacked layout could not be applied", UserWarning, stacklevel=1)
+        return stack(fig)
+
+    monkeypatch.setattr(plotting, "stack_panels", warns)
+    with pytest.warns(UserWarning, match="stacked layout could not"):
+        _wide, narrow = plotting._wide_and_narrow(two_panels())
+    assert narrow is not None
+    plt.close("all")

@@ -11,6 +11,7 @@ import gc
 import io
 import math
 import os
+import pickle
 import signal
 import sys
 import warnings
@@ -139,9 +140,14 @@ def _wide_and_narrow(fig: Figure) -> tuple[bytes, bytes | None]:
         try:
             gc.disable()  # no finalizer of the parent's objects may run here
             os.close(read_end)
-            stack_panels(fig)
+            # Warnings go back with the PNG and are raised in the parent, where the notebook
+            # shows them (and the page check refuses a page that printed one).
+            with warnings.catch_warnings(record=True) as caught:
+                stack_panels(fig)
+                png = _png(fig)
+            payload = pickle.dumps((png, [(w.category, str(w.message)) for w in caught]))
             with os.fdopen(write_end, "wb") as pipe:
-                pipe.write(_png(fig))
+                pipe.write(payload)
             status = 0
         finally:
             os._exit(status)
@@ -149,15 +155,18 @@ def _wide_and_narrow(fig: Figure) -> tuple[bytes, bytes | None]:
     try:
         wide = _png(fig)
         with os.fdopen(read_end, "rb") as pipe:
-            narrow = pipe.read()
+            payload = pipe.read()
     except BaseException:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         raise
     _, status = os.waitpid(pid, 0)
-    if status != 0 or not narrow:
+    if status != 0 or not payload:
         stack_panels(fig)
-        narrow = _png(fig)
+        return wide, _png(fig)
+    narrow, caught = pickle.loads(payload)  # our own child's bytes
+    for category, message in caught:
+        warnings.warn(message, category, stacklevel=3)
     return wide, narrow
 
 

@@ -127,8 +127,7 @@ def _wide_and_narrow(fig: Figure) -> tuple[bytes, bytes | None]:
         return _png(fig), None
     if sys.platform != "linux" or len(os.sched_getaffinity(0)) < 2:
         wide = _png(fig)
-        stack_panels(fig)
-        return wide, _png(fig)
+        return wide, _stacked_png(fig)
     read_end, write_end = os.pipe()
     with warnings.catch_warnings():
         # Python 3.12 warns about forking a process with threads (a kernel has some); the
@@ -143,8 +142,7 @@ def _wide_and_narrow(fig: Figure) -> tuple[bytes, bytes | None]:
             # Warnings go back with the PNG and are raised in the parent, where the notebook
             # shows them (and the page check refuses a page that printed one).
             with warnings.catch_warnings(record=True) as caught:
-                stack_panels(fig)
-                png = _png(fig)
+                png = _stacked_png(fig)
             payload = pickle.dumps((png, [(w.category, str(w.message)) for w in caught]))
             with os.fdopen(write_end, "wb") as pipe:
                 pipe.write(payload)
@@ -162,17 +160,24 @@ def _wide_and_narrow(fig: Figure) -> tuple[bytes, bytes | None]:
         raise
     _, status = os.waitpid(pid, 0)
     if status != 0 or not payload:
-        stack_panels(fig)
-        return wide, _png(fig)
+        return wide, _stacked_png(fig)
     narrow, caught = pickle.loads(payload)  # our own child's bytes
     for category, message in caught:
         warnings.warn(message, category, stacklevel=3)
     return wide, narrow
 
 
+def _stacked_png(fig: Figure) -> bytes:
+    stack_panels(fig)
+    return _png(fig)
+
+
+def _panels(fig: Figure) -> list[Axes]:
+    return [ax for ax in fig.axes if ax.get_visible() and ax.get_subplotspec() is not None]
+
+
 def _side_by_side(fig: Figure) -> bool:
-    axes = [ax for ax in fig.axes if ax.get_visible() and ax.get_subplotspec() is not None]
-    return len({ax.get_subplotspec().colspan.start for ax in axes}) > 1
+    return len({ax.get_subplotspec().colspan.start for ax in _panels(fig)}) > 1
 
 
 def stack_panels(fig: Figure, min_width: float = 4.8) -> bool:
@@ -182,7 +187,7 @@ def stack_panels(fig: Figure, min_width: float = 4.8) -> bool:
 
     if not _side_by_side(fig):
         return False
-    axes = [ax for ax in fig.axes if ax.get_visible() and ax.get_subplotspec() is not None]
+    axes = _panels(fig)
     nrows, ncols = axes[0].get_subplotspec().get_gridspec().get_geometry()
     for ax in fig.axes:
         if not ax.get_visible():
@@ -234,18 +239,18 @@ def _png(fig: Figure) -> bytes:
         rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
         height, width = ink.shape
         # A band, not the edge line alone: the edge may fall in the gap between two words of
-        # a label that is cut off.
-        near = EDGE_BAND
-        near_edge = (
-            rows.size == 0
-            or min(rows[0], cols[0]) < near
-            or rows[-1] >= height - near
-            or cols[-1] >= width - near
+        # a label that is cut off. Nothing drawn at all is left to savefig too.
+        measure = rows.size == 0 or (
+            (
+                min(rows[0], cols[0]) < EDGE_BAND
+                or rows[-1] >= height - EDGE_BAND
+                or cols[-1] >= width - EDGE_BAND
+            )
+            and _reaches_outside(fig, canvas.get_renderer())
         )
-        outside = near_edge and _reaches_outside(fig, canvas.get_renderer())
     finally:
         fig.set_canvas(shown_on)
-    if rows.size == 0 or outside:
+    if measure:
         return _png_measured(fig)
     pad = round(PAD_INCHES * DPI)
     top, left = rows[0] - pad, cols[0] - pad

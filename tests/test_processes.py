@@ -5,6 +5,7 @@ next one."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import BIN
 
-from benchmarks.common import copy_project, env
+from benchmarks.common import env
 from pipeline import runner
 
 pytestmark = pytest.mark.slow
@@ -37,12 +38,13 @@ def processes_in(project: Path) -> list[int]:
 
 
 def start_repro(project: Path) -> tuple[subprocess.Popen, list[str]]:
-    """`dvc repro` in its own session, its output collected line by line.
+    """`dvc repro --force --single-item growth` (a stage that takes a while, on a finished
+    project) in its own session, its output collected line by line.
 
     SHELL is /bin/sh, as where it is unset (CI): DVC then runs each stage under dash, which
     stays between dvc and the stage, so the stage must notice dvc's death through the shell."""
     proc = subprocess.Popen(
-        [str(BIN / "dvc"), "repro"],
+        [str(BIN / "dvc"), "repro", "--force", "--single-item", "growth"],
         cwd=project,
         env={**env(), "SHELL": "/bin/sh"},
         stdout=subprocess.PIPE,
@@ -69,8 +71,11 @@ def snapshot(project: Path) -> dict[str, float]:
 
 
 @pytest.fixture
-def project(tmp_path, small_dataset) -> Path:
-    return copy_project(tmp_path / "project", data=small_dataset)
+def project(tmp_path, built) -> Path:
+    """A copy of the finished end-to-end project (conftest.built)."""
+    copy = tmp_path / "project"
+    shutil.copytree(built, copy, symlinks=True)
+    return copy
 
 
 @pytest.mark.parametrize("how", ["SIGTERM to dvc alone", "SIGINT to the process group (Ctrl-C)"])
@@ -91,8 +96,7 @@ def test_killing_dvc_repro_ends_the_stage_and_its_kernel(project, how):
     assert snapshot(project) == before, "something kept writing after the kill"
     leftovers = list((project / "reports" / "executed").glob(".*"))
     assert leftovers == [], leftovers
-    # The stage the signal caught left no executed notebook. On a small dataset growth may
-    # finish before the signal lands; then the stage after it is the one that was stopped.
+    # The stage the signal caught (growth: it takes over ten seconds) left no executed notebook.
     started = {  # "growth: running notebooks/02_growth.py with kernel ..." -> growth: 02_growth
         line.split(":")[0]: Path(line.split()[2]).stem for line in lines if ": running " in line
     }

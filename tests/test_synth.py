@@ -72,7 +72,7 @@ def test_committed_demo_is_the_documented_command_output(tmp_path):
     """data/raw/demo is exactly `python -m pipeline synth --out data/raw/demo --seed 2013`."""
     marker = json.loads((DEMO / "synthetic.json").read_text())
     assert marker["seed"] == 2013
-    result = run_cli("synth", "--out", str(tmp_path / "demo"), "--seed", "2013")
+    result = run_cli("synth", "--out", str(tmp_path / "demo"), "--seed", "2013", fresh=True)
     assert result.returncode == 0, result.stderr
     assert files_identical(DEMO, tmp_path / "demo")
     assert "--seed 2013" in (DEMO / "README.md").read_text()

@@ -302,7 +302,7 @@ def test_xlsx_problems_name_the_spreadsheet_row(dataset_copy):
 def test_validate_command_on_bad_data(dataset_copy):
     set_cell(dataset_copy, "patients", 3, "patients", "-1")
     set_cell(dataset_copy, "trainees", 4, "person_id", "1111111118")
-    result = run_cli("validate", str(dataset_copy))
+    result = run_cli("validate", str(dataset_copy), fresh=True)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr + result.stdout
     lines = result.stderr.strip().splitlines()
@@ -314,7 +314,7 @@ def test_validate_command_on_bad_data(dataset_copy):
 
 
 def test_validate_command_on_good_data(small_dataset):
-    result = run_cli("validate", str(small_dataset))
+    result = run_cli("validate", str(small_dataset), fresh=True)
     assert result.returncode == 0, result.stderr
     assert len(result.stdout.strip().splitlines()) == 1
     assert result.stdout.startswith(f"{small_dataset}: valid synthetic dataset")

@@ -51,14 +51,14 @@ reports: $(STAMP)
 
 # The suite on every core (pytest-xdist); the end-to-end tests share one finished project.
 test: $(STAMP)
-	python -m pytest -n auto
+	python -m pytest -n auto --dist worksteal
 
 test-fast: $(STAMP)
-	python -m pytest -n auto -m "not slow"
+	python -m pytest -n auto --dist worksteal -m "not slow"
 
 # What CI runs besides `make test`: long simulations and every extract through dvc repro.
 test-long: $(STAMP)
-	python -m pytest -n auto -m long
+	python -m pytest -n auto --dist worksteal -m long
 
 lint: $(STAMP)
 	ruff check pipeline tests notebooks benchmarks

@@ -35,6 +35,9 @@ BIN = Path(sys.executable).parent
 def pytest_collection_modifyitems(config, items) -> None:
     """Tests marked ``long`` (full-size known-truth simulations, the extract corpus through
     `dvc repro`) run only when the marker expression asks for them: `make test-long` and CI."""
+    # The tests on the end-to-end project last: it is built in the background meanwhile (see
+    # pytest_sessionstart), so no worker waits for it while other tests are left to run.
+    items.sort(key=lambda item: "built" in getattr(item, "fixturenames", ()))
     expr = config.getoption("markexpr") or ""
     if "long" in expr and "not long" not in expr:
         return

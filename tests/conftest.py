@@ -153,6 +153,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         stdout=log,
         stderr=subprocess.STDOUT,
         pass_fds=(lock.fileno(),),
+        start_new_session=True,  # so that stopping it stops its dvc, runner and kernel too
     )
     lock.close()
     log.close()
@@ -161,8 +162,15 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     builder = getattr(session.config, "_e2e_builder", None)
     if builder is not None and builder.poll() is None:  # interrupted, or nothing used it
-        builder.kill()
-        builder.wait()
+        # SIGTERM first: the stage runner then ends its kernel and removes partial outputs.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(builder.pid, signal.SIGTERM)
+        try:
+            builder.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(builder.pid, signal.SIGKILL)
+            builder.wait()
 
 
 @pytest.fixture(scope="session")

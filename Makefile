@@ -8,9 +8,10 @@ SHELL := bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(CURDIR)/$(VENV)/bin
-KERNEL := laegedaekning
-# The stamp records which lock the environment was built from: a new lock rebuilds it.
+# The stamp records which lock the environment was built from: a new lock rebuilds it. The
+# kernel spec (with the pinned numerics of pipeline/environment.py) is re-registered on its own.
 STAMP  := $(VENV)/.installed
+KERNEL := $(VENV)/share/jupyter/kernels/laegedaekning/kernel.json
 
 export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
@@ -31,7 +32,7 @@ help:
 	@echo "make demo-data regenerate data/raw/demo with the documented seed"
 	@echo "make clean-env remove .venv (the next make rebuilds it from the lock)"
 
-env: $(STAMP)
+env: $(STAMP) $(KERNEL)
 
 # The base interpreter is resolved before .venv is removed: with .venv/bin on PATH (an activated
 # shell, or this Makefile's own export) `python3.11` would otherwise be the one being deleted.
@@ -42,22 +43,24 @@ $(STAMP): requirements.lock pyproject.toml
 	"$$base" -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation --editable .
-	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (lægedækning)" >/dev/null
 	$(BIN)/python -m pip check
 	touch $@
 
-reports: $(STAMP)
+$(KERNEL): $(STAMP) pipeline/environment.py
+	$(BIN)/python -m pipeline kernel >/dev/null
+
+reports: $(STAMP) $(KERNEL)
 	dvc repro
 
 # The suite on every core (pytest-xdist); the end-to-end tests share one finished project.
-test: $(STAMP)
+test: $(STAMP) $(KERNEL)
 	python -m pytest -n auto --dist worksteal
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(KERNEL)
 	python -m pytest -n auto --dist worksteal -m "not slow"
 
 # What CI runs besides `make test`: long simulations and every extract through dvc repro.
-test-long: $(STAMP)
+test-long: $(STAMP) $(KERNEL)
 	python -m pytest -n auto --dist worksteal -m long
 
 lint: $(STAMP)
@@ -66,7 +69,7 @@ lint: $(STAMP)
 
 # JupyterLab on this machine only (127.0.0.1), in the project root; it prints its URL with the
 # login token. Jupyter refuses to run as root without --allow-root (containers, CI images).
-lab: $(STAMP)
+lab: $(STAMP) $(KERNEL)
 	jupyter lab --ip=127.0.0.1 --ServerApp.root_dir="$(CURDIR)" $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 # Paired .ipynb copies for people who prefer opening .ipynb files; git ignores them.

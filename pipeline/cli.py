@@ -111,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     sub.add_parser("environment-yml", help="print environment.yml generated from the lock")
+    sub.add_parser(
+        "kernel", help="register the project's Jupyter kernel in this environment (for JupyterLab)"
+    )
 
     return parser
 
@@ -118,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # Progress goes to stderr; `validate` keeps it quiet so its output is only the problems.
-    level = logging.WARNING if args.command == "validate" else logging.INFO
+    level = logging.WARNING if args.command in ("validate", "kernel") else logging.INFO
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
     try:
         return _dispatch(args)
@@ -205,6 +208,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         from pipeline.environment import environment_yml
 
         sys.stdout.write(environment_yml(Path("requirements.lock")))
+        return 0
+    if args.command == "kernel":
+        from pipeline.environment import install_kernel
+
+        print(f"registered the kernel in {install_kernel()}")
         return 0
     raise AssertionError(args.command)
 

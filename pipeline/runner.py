@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pipeline.environment import KERNEL_NAME, kernel_env
 from pipeline.errors import InputError, Interrupted, StageError
 from pipeline.params import check, load_params
 from pipeline.progress import reproducible, setup_cell
@@ -46,12 +47,8 @@ from pipeline.stages import (
 
 log = logging.getLogger(__name__)
 
-KERNEL_NAME = "laegedaekning"
 DEFAULT_TIMEOUT = 1800  # seconds per cell; register-sized inputs take minutes, not hours
 RESULTS_SHOWN = 6  # metrics printed when a stage ends
-# One BLAS thread in the kernel: the same floating-point sums on every machine and run (and
-# faster for the small matrices here).
-SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 # Exceptions raised inside a notebook that mean "fix your input", not "bug".
 INPUT_ERRORS = {"InputError", "ParamError"}
 
@@ -181,7 +178,7 @@ def execute_notebook(
     target.parent.mkdir(parents=True, exist_ok=True)
     # papermill's own INFO lines (paths, kernel name) add nothing to the runner's.
     logging.getLogger("papermill").setLevel(logging.WARNING)
-    for key, value in SINGLE_THREADED.items():
+    for key, value in kernel_env().items():
         os.environ.setdefault(key, value)  # the kernel inherits the runner's environment
     # The connection file (with its key) and the sockets live in one private directory, named
     # after this process so that a run killed outright is cleaned up by the next one.

@@ -8,10 +8,18 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 from conftest import ROOT
 
-from pipeline.environment import PYTHON, environment_yml, locked_requirements
+from pipeline.environment import (
+    KERNEL_NAME,
+    PYTHON,
+    X86_64_KERNELS,
+    environment_yml,
+    kernel_env,
+    locked_requirements,
+)
 
 LOCK = ROOT / "requirements.lock"
 
@@ -48,9 +56,54 @@ def test_make_installs_from_the_lock_only():
     makefile = (ROOT / "Makefile").read_text()
     assert "--require-hashes --no-deps -r requirements.lock" in makefile
     assert "--no-deps --no-build-isolation --editable ." in makefile
-    assert "ipykernel install --sys-prefix --name $(KERNEL)" in makefile
+    assert "python -m pipeline kernel" in makefile
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in ci
+
+
+def test_kernels_run_single_threaded_everywhere_and_with_avx2_kernels_on_x86_64():
+    for machine in ("x86_64", "AMD64", "aarch64", "arm64"):
+        env = kernel_env(machine)
+        assert env["OPENBLAS_NUM_THREADS"] == env["OMP_NUM_THREADS"] == "1"
+        pinned = {key: env.get(key) for key in X86_64_KERNELS}
+        # Elsewhere the x86 feature names would make NumPy warn at import (a page refuses that).
+        assert (pinned == X86_64_KERNELS) == (machine.lower() in ("x86_64", "amd64"))
+
+
+PROBE = """
+import ctypes, json, pathlib, numpy
+from numpy._core._multiarray_umath import __cpu_features__
+lib = next(pathlib.Path(numpy.__file__).parent.parent.glob("numpy.libs/libscipy_openblas64_*.so"))
+corename = ctypes.CDLL(str(lib)).scipy_openblas_get_corename64_
+corename.restype = ctypes.c_char_p
+print(json.dumps({"avx512": __cpu_features__["X86_V4"], "openblas": corename().decode()}))
+"""
+
+
+@pytest.mark.skipif(
+    kernel_env().keys() == kernel_env("aarch64").keys(), reason="pins only x86-64's kernels"
+)
+def test_the_pinned_numerics_take_effect_in_a_fresh_interpreter():
+    """What the kernel gets: NumPy without its AVX-512 loops, OpenBLAS with the Haswell (AVX2)
+    kernels, whatever the processor offers. (On an AVX-512 machine this fails without the pins;
+    the demo's dvc.lock made on one did not match a run on an AVX2-only machine.)"""
+    import json
+
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE], env=kernel_env(), capture_output=True, text=True
+    )
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert json.loads(done.stdout) == {"avx512": False, "openblas": "Haswell"}
+
+
+def test_the_registered_kernel_carries_the_pinned_numerics():
+    """JupyterLab starts the kernel from its spec: an interactive run computes what `dvc repro`
+    computes (the runner sets the same variables)."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
+    assert spec.env == kernel_env()
+    assert Path(spec.argv[0]).resolve().parent == Path(sys.executable).resolve().parent
 
 
 def test_dvc_sends_no_telemetry():

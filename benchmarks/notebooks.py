@@ -19,6 +19,8 @@ from pathlib import Path
 
 from common import BIN, measure, report, scratch_copy
 
+import pipeline  # noqa: F401  (first: it keeps nbformat from building jsonschema's IRI grammar)
+
 STAGES = ("ingest", "growth", "retention", "initiatives", "supply", "report")
 
 
@@ -37,9 +39,6 @@ def run_plain(stages: list[str], root: Path, modules_out: Path | None = None) ->
     """Execute the stages' notebook cells in this process, as a plain script would."""
     os.environ["MPLBACKEND"] = "Agg"
     os.chdir(root)
-    from pipeline.runner import _skip_iri_grammar
-
-    _skip_iri_grammar()  # as the runner does, so both sides start the same way
     from pipeline.params import load_params
     from pipeline.publish.pages import publish
 
@@ -64,10 +63,9 @@ def run_plain(stages: list[str], root: Path, modules_out: Path | None = None) ->
 
 def run_floor(stage: str, root: Path, modules: list[str]) -> None:
     """A notebook with the stage's parameters cell and its imports, run like the stage."""
-    from pipeline.runner import _skip_iri_grammar, execute_notebook
-
-    _skip_iri_grammar()  # before nbformat is imported, as `python -m pipeline run STAGE` does
     import nbformat
+
+    from pipeline.runner import execute_notebook
 
     _, params, nb = _stage_code(stage, root)
     parameters = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))

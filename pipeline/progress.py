@@ -1,5 +1,5 @@
-"""Progress of long steps in `dvc repro`, and what else is kept out of executed notebooks and
-pages: timings and random cell ids (``reproducible``).
+"""Progress of long steps in `dvc repro`, the runner's own cells in a stage's kernel, and what
+else is kept out of executed notebooks and pages: timings and random cell ids (``reproducible``).
 
 Inside a stage's kernel the runner first runs ``enable()``: the pipeline's log messages then go
 to the kernel process's own standard error, which it shares with the runner and ``dvc repro``,
@@ -8,7 +8,11 @@ and the pages hold only the analysis, and anything else on the notebook's stderr
 still reaches the report stage's safety check. Run interactively (JupyterLab), the notebook
 shows nothing of this: ``enable`` is only called by the runner's setup cell.
 
-nbformat is imported inside ``setup_cell``: the kernel's ``enable`` does not need it.
+The runner also appends a last cell, ``finish()``, which runs what modules asked to be done
+before the notebook ends (``at_finish``): figures drawn in the background are waited for there.
+Both cells are tagged ``SETUP_TAG`` and left out of the pages.
+
+nbformat is imported inside ``setup_cell`` and ``finish_cell``: the kernel does not need it.
 """
 
 from __future__ import annotations
@@ -17,11 +21,14 @@ import copy
 import io
 import logging
 import sys
+from collections.abc import Callable
 from typing import Any
 
 PREFIX = "progress: "
 SETUP_TAG = "progress-setup"
 SETUP_SOURCE = "from pipeline.progress import enable\n\nenable()"
+FINISH_SOURCE = "from pipeline.progress import finish\n\nfinish()"
+_finishers: list[Callable[[], None]] = []
 
 
 def enable() -> None:
@@ -38,6 +45,22 @@ def enable() -> None:
     logger.propagate = False
 
 
+def running_as_stage() -> bool:
+    """Whether this kernel runs a stage for the runner (its setup cell ran), not in JupyterLab."""
+    return any(getattr(h, "_progress", False) for h in logging.getLogger("pipeline").handlers)
+
+
+def at_finish(callback: Callable[[], None]) -> None:
+    """Have the runner's last cell call ``callback`` (once), before the notebook ends."""
+    _finishers.append(callback)
+
+
+def finish() -> None:
+    """The runner's last cell: what modules asked to be done before the notebook ends."""
+    while _finishers:
+        _finishers.pop(0)()
+
+
 def _terminal() -> Any:
     """The kernel process's own standard error. ipykernel redirects file descriptor 2 into the
     notebook and keeps a copy of the original: write to that copy, or the progress would land in
@@ -52,6 +75,12 @@ def setup_cell() -> Any:
     import nbformat
 
     return nbformat.v4.new_code_cell(SETUP_SOURCE, metadata={"tags": [SETUP_TAG]})
+
+
+def finish_cell() -> Any:
+    import nbformat
+
+    return nbformat.v4.new_code_cell(FINISH_SOURCE, metadata={"tags": [SETUP_TAG]})
 
 
 def strip(nb: Any) -> Any:

@@ -24,7 +24,6 @@ import os
 import re
 import shutil
 import signal
-import sys
 import tempfile
 import threading
 import time
@@ -34,7 +33,7 @@ from typing import Any
 from pipeline.environment import KERNEL_NAME, kernel_env
 from pipeline.errors import InputError, Interrupted, StageError
 from pipeline.params import check, load_params
-from pipeline.progress import reproducible, setup_cell
+from pipeline.progress import finish_cell, reproducible, setup_cell
 from pipeline.stages import (
     AFTER_NOTEBOOK,
     EXECUTED_DIR,
@@ -53,17 +52,6 @@ RESULTS_SHOWN = 6  # metrics printed when a stage ends
 INPUT_ERRORS = {"InputError", "ParamError"}
 
 
-def _skip_iri_grammar() -> None:
-    """Keep jsonschema from loading ``rfc3987_syntax`` in this process.
-
-    nbformat (under papermill, jupytext and nbconvert) imports jsonschema, which imports
-    rfc3987_syntax for its optional IRI format checks; that module builds a Lark grammar at
-    import, 1.4 s of every stage's start-up (benchmarks/notebooks.py). Notebook validation
-    never checks IRI formats, and jsonschema skips the checker when the import fails.
-    """
-    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
-
-
 def run_stage(name: str, root: Path | str = ".", timeout: int | None = None) -> None:
     """Execute stage ``name`` as ``dvc repro`` would, from the project root ``root``.
 
@@ -75,7 +63,6 @@ def run_stage(name: str, root: Path | str = ".", timeout: int | None = None) -> 
         When the notebook fails for any other reason; its executed copy is kept under
         ``reports/failed/`` for debugging and the outputs are removed.
     """
-    _skip_iri_grammar()
     root = Path(root).resolve()
     params = load_params(root)
     stages = load_stages(root, params)
@@ -144,6 +131,7 @@ def _execute(spec: StageSpec, root: Path, parameters: dict[str, Any], timeout: i
     notebook = jupytext.read(root / spec.notebook)
     _check_parameters_cell(notebook, spec, parameters)
     notebook.cells.insert(0, setup_cell())
+    notebook.cells.append(finish_cell())
     target = root / spec.executed_notebook
     log.info("%s: running %s with kernel %s", spec.name, spec.notebook, KERNEL_NAME)
     try:

@@ -23,10 +23,6 @@ import yaml
 from benchmarks.common import copy_project, env
 from pipeline.data.synth import SynthConfig, write_synthetic
 
-# As the runner does (pipeline.runner._skip_iri_grammar): jsonschema's optional IRI checks would
-# build a Lark grammar when a test module imports nbformat, 2.5 s of every worker's collection.
-sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
-
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "raw" / "demo"
 BIN = Path(sys.executable).parent

@@ -22,6 +22,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import nbformat
 import pandas as pd
 import pytest
 import yaml
@@ -193,6 +194,21 @@ def test_notebooks_run_in_a_kernel_started_in_the_notebooks_folder(project, note
     ]
     assert errors == [], notebook
     assert json.loads(dvc("status", "--json", cwd=project).stdout) == {}
+    # `dvc repro` drew the figures in the background; they are the ones drawn here, in turn.
+    executed = nbformat.read(project / "reports" / "executed" / f"{Path(notebook).stem}.ipynb", 4)
+    # (A placeholder left in place of a picture would make the lists differ.)
+    assert pictures(nb) == pictures(executed)
+
+
+def pictures(nb) -> list[dict]:
+    """The data of every figure the notebook shows."""
+    return [
+        out["data"]
+        for cell in nb.cells
+        for out in cell.get("outputs", [])
+        if out.get("output_type") == "display_data"
+        and ("image/png" in out["data"] or "<figure" in out["data"].get("text/html", ""))
+    ]
 
 
 def test_changing_a_parameter_marks_only_its_stages(project):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import warnings
 
 import matplotlib.pyplot as plt
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline.publish import plotting
+from pipeline.publish import forked, plotting
 
 
 def pixels(png: bytes) -> np.ndarray:
@@ -73,7 +74,7 @@ def two_panels():
 
 def test_the_stacked_version_drawn_in_a_second_process_is_the_same(monkeypatch):
     together = plotting._wide_and_narrow(two_panels())
-    monkeypatch.setattr(plotting.os, "sched_getaffinity", lambda _: {0})  # one core: in turn
+    monkeypatch.setattr(forked, "available", lambda: False)  # one core: in turn
     in_turn = plotting._wide_and_narrow(two_panels())
     assert together[1] is not None
     assert together == in_turn
@@ -81,10 +82,10 @@ def test_the_stacked_version_drawn_in_a_second_process_is_the_same(monkeypatch):
 
 
 def test_if_the_second_process_fails_the_stacked_version_is_drawn_here(monkeypatch):
-    parent, stack = plotting.os.getpid(), plotting.stack_panels
+    parent, stack = os.getpid(), plotting.stack_panels
 
     def fails_in_the_child(fig):
-        if plotting.os.getpid() != parent:
+        if os.getpid() != parent:
             raise RuntimeError("the child fails")
         return stack(fig)
 
@@ -110,7 +111,7 @@ def test_ink_near_the_edge_inside_the_figure_is_not_measured_again(figure, monke
     assert ink_margins(image) == (pad, pad, pad, pad)
 
 
-@pytest.mark.skipif(len(plotting.os.sched_getaffinity(0)) < 2, reason="one core: drawn in turn")
+@pytest.mark.skipif(not forked.available(), reason="one core: drawn in turn")
 def test_a_warning_while_the_second_process_draws_reaches_the_notebook(monkeypatch):
     stack = plotting.stack_panels
 
@@ -123,3 +124,140 @@ def test_a_warning_while_the_second_process_draws_reaches_the_notebook(monkeypat
         _wide, narrow = plotting._wide_and_narrow(two_panels())
     assert narrow is not None
     plt.close("all")
+
+
+# --- drawn in the background (a stage run by the runner) ----------------------------------
+needs_two_cores = pytest.mark.skipif(not forked.available(), reason="one core: drawn in turn")
+
+
+def _square(x: int) -> int:
+    warnings.warn(f"squared {x}", UserWarning, stacklevel=1)
+    return x * x
+
+
+def _fails() -> None:
+    raise RuntimeError("the child fails")
+
+
+@needs_two_cores
+def test_a_forked_job_returns_its_value_and_raises_its_warnings_here():
+    job = forked.start(_square, 7)
+    with pytest.warns(UserWarning, match="squared 7"):
+        assert job.result() == 49
+    failed = forked.start(_fails)
+    with pytest.raises(forked.ChildFailed):
+        failed.result()
+
+
+@needs_two_cores
+def test_a_forked_child_dies_with_its_parent(tmp_path):
+    """A stopped stage's kernel leaves no drawing child behind."""
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import sys, time\n"
+        "from pipeline.publish import forked\n"
+        "job = forked.start(time.sleep, 600)\n"
+        "print(job.pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait()
+    for _ in range(100):
+        try:
+            with open(f"/proc/{child}/stat") as fh:
+                if fh.read().split(") ")[1].startswith("Z"):  # gone, waiting to be reaped
+                    break
+        except FileNotFoundError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail(f"the child {child} outlived its parent")
+
+
+class Shown:
+    """What the notebook would show: placeholders by display id, then their pictures."""
+
+    def __init__(self, monkeypatch):
+        import IPython.display
+
+        self.outputs: dict[str, dict] = {}
+        self.order: list[str] = []
+        monkeypatch.setattr(IPython.display, "display", self._display)
+        monkeypatch.setattr(IPython.display, "update_display", self._update)
+
+    def _display(self, bundle, raw=False, metadata=None, display_id=None):
+        self.order.append(display_id)
+        self.outputs[display_id] = {"data": bundle, "metadata": metadata or {}}
+
+    def _update(self, bundle, raw=False, metadata=None, display_id=None):
+        assert display_id in self.outputs, "an update for a figure never shown"
+        self.outputs[display_id] = {"data": bundle, "metadata": metadata or {}}
+
+
+def one_panel():
+    plotting.setup()
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([2010, 2020], [1000, 3000])
+    fig.tight_layout()
+    return fig
+
+
+@needs_two_cores
+def test_figures_drawn_in_the_background_are_the_figures_drawn_in_turn(tmp_path, monkeypatch):
+    """Same files, same pictures, in the cells that made them; more figures than cores."""
+    makers = [two_panels, one_panel, two_panels]
+    expected = [plotting._wide_and_narrow(make()) for make in makers]
+    shown = Shown(monkeypatch)
+    drawings = plotting.Drawings()
+    for number, make in enumerate(makers):
+        drawings.submit(make(), f"figur {number}", tmp_path / f"f{number}.png")
+    placeholders = {k: v["data"] for k, v in shown.outputs.items()}
+    assert list(placeholders.values())[-1] == {"text/plain": "figur 2"}  # not drawn yet
+    drawings.collect()
+    assert len(shown.order) == len(makers)  # one output per figure, updated in place
+    for number, (id_, (wide, narrow)) in enumerate(zip(shown.order, expected, strict=True)):
+        assert (tmp_path / f"f{number}.png").read_bytes() == wide
+        narrow_file = plotting.narrow_path(tmp_path / f"f{number}.png")
+        assert (narrow_file.read_bytes() if narrow_file.exists() else None) == narrow
+        data = shown.outputs[id_]["data"]
+        assert data["text/plain"] == f"figur {number}"
+        assert ("text/html" if narrow is not None else "image/png") in data
+    plt.close("all")
+
+
+@needs_two_cores
+def test_a_figure_whose_child_fails_is_drawn_here(tmp_path, monkeypatch):
+    parent, draw = os.getpid(), plotting._both_in_turn
+
+    def fails_in_the_child(fig):
+        if os.getpid() != parent:
+            raise RuntimeError("the child fails")
+        return draw(fig)
+
+    expected = plotting._wide_and_narrow(two_panels())
+    Shown(monkeypatch)
+    monkeypatch.setattr(plotting, "_both_in_turn", fails_in_the_child)
+    drawings = plotting.Drawings()
+    drawings.submit(two_panels(), "figur", tmp_path / "f.png")
+    drawings.collect()
+    assert (tmp_path / "f.png").read_bytes() == expected[0]
+    assert plotting.narrow_path(tmp_path / "f.png").read_bytes() == expected[1]
+    plt.close("all")
+
+
+def test_figures_are_drawn_in_the_background_only_for_the_runner(monkeypatch, tmp_path):
+    """In JupyterLab (no runner's setup cell) a figure is drawn before show() returns."""
+    submitted = []
+    monkeypatch.setattr(plotting.DRAWINGS, "submit", lambda *a: submitted.append(a))
+    Shown(monkeypatch)
+    monkeypatch.setattr(plotting.progress, "running_as_stage", lambda: False)
+    plotting.show(one_panel(), "figur", tmp_path / "a.png")
+    assert submitted == [] and (tmp_path / "a.png").exists()
+    monkeypatch.setattr(plotting.progress, "running_as_stage", lambda: True)
+    plotting.show(one_panel(), "figur", tmp_path / "b.png")
+    assert len(submitted) == int(forked.available())

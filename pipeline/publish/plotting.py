@@ -7,19 +7,17 @@ leadership report only shows saved figures.
 from __future__ import annotations
 
 import base64
-import gc
 import io
+import itertools
 import math
-import os
-import pickle
-import signal
-import sys
-import warnings
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline import progress
 from pipeline.data.catalog import write_bytes
+from pipeline.publish import forked
 from pipeline.publish.fmt import number
 from pipeline.publish.fmt import percent as pct
 
@@ -103,68 +101,121 @@ def show(fig: Figure, alt: str, path: Path | None = None) -> None:
     that version on a phone (an HTML ``<picture>``). With ``path`` the figure is also saved
     there as the stage's DVC plot, and the stacked one beside it under ``narrow/`` for the
     leadership page.
+
+    In a stage run by the runner (``dvc repro``) the figure is drawn in a forked copy of the
+    kernel while the notebook goes on (``Drawings``): the cell shows the alt text until the
+    picture replaces it, at the latest in the runner's last cell. The executed notebook, the
+    files and the pages are the same bytes as when drawn here, as in JupyterLab.
     """
     import matplotlib.pyplot as plt
 
-    wide, narrow = _wide_and_narrow(fig)
+    if progress.running_as_stage() and forked.available():
+        DRAWINGS.submit(fig, alt, path)
+    else:
+        wide, narrow = _wide_and_narrow(fig)
+        _publish(wide, narrow, alt, path)
     plt.close(fig)
+
+
+def _publish(
+    wide: bytes, narrow: bytes | None, alt: str, path: Path | None, display_id: str | None = None
+) -> None:
     if path is not None:
         write_bytes(Path(path), wide)
         if narrow is not None:
             write_bytes(narrow_path(Path(path)), narrow)
-    _display(wide, narrow, alt)
+    _display(wide, narrow, alt, display_id=display_id)
 
 
 def _wide_and_narrow(fig: Figure) -> tuple[bytes, bytes | None]:
     """The figure as drawn, and with its panels stacked if it has panels side by side.
 
-    On Linux with a second core the stacked version is drawn at the same time, in a forked
-    copy of this process: drawing text is most of a stage's figure time, and the two drawings
-    are independent. The child only draws and writes the PNG into a pipe, then exits without
-    any clean-up (it shares the kernel's sockets); if it fails, the parent draws it itself.
+    With a second core the stacked version is drawn at the same time in a forked child
+    (``forked``); if the child fails, it is drawn here.
     """
     if not _side_by_side(fig):
         return _png(fig), None
-    if sys.platform != "linux" or len(os.sched_getaffinity(0)) < 2:
+    if not forked.available():
         wide = _png(fig)
         return wide, _stacked_png(fig)
-    read_end, write_end = os.pipe()
-    with warnings.catch_warnings():
-        # Python 3.12 warns about forking a process with threads (a kernel has some); the
-        # child touches none of their state, and a warning would be printed on the page.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
-    if pid == 0:  # the child: draw, write, exit
-        status = 1
-        try:
-            gc.disable()  # no finalizer of the parent's objects may run here
-            os.close(read_end)
-            # Warnings go back with the PNG and are raised in the parent, where the notebook
-            # shows them (and the page check refuses a page that printed one).
-            with warnings.catch_warnings(record=True) as caught:
-                png = _stacked_png(fig)
-            payload = pickle.dumps((png, [(w.category, str(w.message)) for w in caught]))
-            with os.fdopen(write_end, "wb") as pipe:
-                pipe.write(payload)
-            status = 0
-        finally:
-            os._exit(status)
-    os.close(write_end)
+    job = forked.start(_stacked_png, fig)
     try:
         wide = _png(fig)
-        with os.fdopen(read_end, "rb") as pipe:
-            payload = pipe.read()
     except BaseException:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+        job.cancel()
         raise
-    _, status = os.waitpid(pid, 0)
-    if status != 0 or not payload:
+    try:
+        return wide, job.result()
+    except forked.ChildFailed:
         return wide, _stacked_png(fig)
-    narrow, caught = pickle.loads(payload)  # our own child's bytes
-    for category, message in caught:
-        warnings.warn(message, category, stacklevel=3)
-    return wide, narrow
+
+
+def _both_in_turn(fig: Figure) -> tuple[bytes, bytes | None]:
+    wide = _png(fig)
+    return wide, _stacked_png(fig) if _side_by_side(fig) else None
+
+
+@dataclass
+class _Drawing:
+    job: forked.Job
+    figure: Figure  # kept to draw it here if the child fails
+    alt: str
+    path: Path | None
+    display_id: str
+
+
+class Drawings:
+    """Figures being drawn in forked children while the stage's notebook goes on.
+
+    At most one child per core draws at a time. A finished drawing is saved and shown when the
+    next figure is submitted and after every cell (IPython's ``post_execute``); the runner's
+    last cell waits for the rest (``progress.finish``). Its picture replaces the placeholder
+    output through the display id, so the executed notebook holds the picture in the cell that
+    made the figure, as if drawn there.
+    """
+
+    def __init__(self) -> None:
+        self._pending: list[_Drawing] = []
+        self._numbers = itertools.count(1)
+        self._hooked = False
+
+    def submit(self, fig: Figure, alt: str, path: Path | None) -> None:
+        from IPython.display import display
+
+        self._hook()
+        self.collect(wait=False)
+        while len(self._pending) >= forked.cores():
+            self._finish(self._pending.pop(0))
+        display_id = f"figure-{next(self._numbers)}"
+        display({"text/plain": alt}, raw=True, display_id=display_id)
+        self._pending.append(_Drawing(forked.start(_both_in_turn, fig), fig, alt, path, display_id))
+
+    def collect(self, wait: bool = True) -> None:
+        """Save and show the finished drawings, in the order they were submitted (all of them,
+        waiting for each, with ``wait``)."""
+        while self._pending and (wait or self._pending[0].job.ready()):
+            self._finish(self._pending.pop(0))
+
+    def _finish(self, drawing: _Drawing) -> None:
+        try:
+            wide, narrow = drawing.job.result()
+        except forked.ChildFailed:
+            wide, narrow = _both_in_turn(drawing.figure)
+        _publish(wide, narrow, drawing.alt, drawing.path, display_id=drawing.display_id)
+
+    def _hook(self) -> None:
+        if self._hooked:
+            return
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is not None:
+            shell.events.register("post_execute", lambda: self.collect(wait=False))
+        progress.at_finish(self.collect)
+        self._hooked = True
+
+
+DRAWINGS = Drawings()
 
 
 def _stacked_png(fig: Figure) -> bytes:
@@ -287,18 +338,27 @@ def _png_measured(fig: Figure) -> bytes:
 
 
 def _display(
-    wide: bytes, narrow: bytes | None, alt: str, caption: str | None = None, label: str = ""
+    wide: bytes,
+    narrow: bytes | None,
+    alt: str,
+    caption: str | None = None,
+    label: str = "",
+    display_id: str | None = None,
 ) -> None:
-    from IPython.display import display
+    """Show the figure; with ``display_id``, in place of the output shown under that id."""
+    from IPython.display import display, update_display
 
     if narrow is None and caption is None:
         data = base64.b64encode(wide).decode("ascii")
-        display(
-            {"image/png": data, "text/plain": alt}, raw=True, metadata={"image/png": {"alt": alt}}
-        )
-        return
-    html = figure_html(wide, narrow, alt, caption, label)
-    display({"text/html": html, "text/plain": alt}, raw=True)
+        bundle = {"image/png": data, "text/plain": alt}
+        metadata = {"image/png": {"alt": alt}}
+    else:
+        bundle = {"text/html": figure_html(wide, narrow, alt, caption, label), "text/plain": alt}
+        metadata = {}
+    if display_id is None:
+        display(bundle, raw=True, metadata=metadata)
+    else:
+        update_display(bundle, raw=True, metadata=metadata, display_id=display_id)
 
 
 def figure_html(

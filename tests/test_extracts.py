@@ -25,6 +25,7 @@ import yaml
 from conftest import BIN, SMALL, read_rows, run_cli, write_rows
 
 from benchmarks.common import copy_project, env
+from pipeline.data import read
 from pipeline.data.cpr import looks_like_cpr
 from pipeline.data.ingest import read_dataset
 from pipeline.data.synth import SynthConfig, write_synthetic
@@ -210,6 +211,16 @@ def test_a_defect_gets_one_clear_line_and_no_traceback(case, extract):
     assert not any(looks_like_cpr(line) for line in lines), "a CPR number was echoed"
 
 
+@pytest.mark.parametrize("case", [c for c in DEFECTS if "xlsx" not in c and "FIFO" not in c])
+def test_a_defect_in_a_large_csv_file_gets_the_same_line(case, extract, monkeypatch):
+    """Large files are parsed by Arrow; whatever it cannot read as pandas would goes to pandas,
+    so every defect is named exactly as in a small file."""
+    monkeypatch.setattr(read, "ARROW_BYTES", 0)  # every file counts as large
+    damage, expected = DEFECTS[case]
+    damage(extract)
+    assert_clear_refusal(run_cli("validate", str(extract), timeout=120), expected)
+
+
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
@@ -372,6 +383,14 @@ def test_a_valid_variant_is_read(case, variants):
         source = dataset.sources["trainees"]
         assert source.sheet == "trainees"
         assert dataset.tables["trainees"]["i_start"].notna().all()
+
+
+@pytest.mark.parametrize("case", [c for c in VARIANTS if "xlsx" not in c])
+def test_a_valid_variant_reads_the_same_when_its_files_are_large(case, variants, monkeypatch):
+    expected = read_dataset(variants[case])
+    monkeypatch.setattr(read, "ARROW_BYTES", 0)
+    for name, table in read_dataset(variants[case]).tables.items():
+        pd.testing.assert_frame_equal(table, expected.tables[name], obj=name)
 
 
 def short_history(years: int) -> SynthConfig:

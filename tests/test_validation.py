@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import SMALL, find_row, read_rows, run_cli, set_cell, write_rows
 
 from pipeline.data import contract
-from pipeline.data.ingest import MAX_LINES_PER_CHECK, read_dataset, validate_dir
+from pipeline.data.ingest import (
+    MAX_LINES_PER_CHECK,
+    _overlapping_i_posts,
+    read_dataset,
+    validate_dir,
+)
 from pipeline.errors import InputError
 
 
@@ -327,3 +334,41 @@ def test_validate_command_on_missing_directory(tmp_path):
         result.stderr.strip() == f"{tmp_path / 'nowhere'}: data directory not found "
         "(params.yaml: data.raw_dir)"
     )
+
+
+def test_overlapping_i_posts_are_found_as_a_plain_loop_finds_them():
+    """Every overlap, with both rows, in the order of person and start (ties: file order), on
+    data with repeated people, equal starts and open posts."""
+
+    rng = np.random.default_rng(3)
+    n = 400
+    start = pd.Timestamp("2015-01-01") + pd.to_timedelta(rng.integers(0, 2000, n), unit="D")
+    end = start + pd.to_timedelta(rng.integers(30, 900, n), unit="D")
+    end = end.where(rng.random(n) > 0.2)  # open posts run to the extract date
+    trainees = pd.DataFrame(
+        {
+            "person_id": pd.array([f"P{k:03d}" for k in rng.integers(0, 150, n)], "string"),
+            "i_start": start,
+            "i_end": end,
+            "extract_date": pd.Timestamp("2026-03-31"),
+        }
+    )
+    trainees.loc[5, ["person_id", "i_start"]] = trainees.loc[4, ["person_id", "i_start"]].values
+    # A new person whose second post starts on the day the first ends (an overlap of a day).
+    trainees.loc[[6, 7], "person_id"] = "P000a"
+    trainees.loc[6, "i_end"] = pd.Timestamp("2016-05-31")
+    trainees.loc[7, "i_start"] = pd.Timestamp("2016-05-31")
+    trainees.loc[6, "i_start"] = pd.Timestamp("2015-06-01")
+    rows = np.arange(2, n + 2)
+    expected = []
+    ends = trainees["i_end"].fillna(trainees["extract_date"])
+    for _, group in sorted(trainees.groupby("person_id"), key=lambda kv: kv[0]):
+        order = sorted(group.index, key=lambda i: (trainees.at[i, "i_start"], i))
+        for before, now in itertools.pairwise(order):
+            if trainees.at[now, "i_start"] <= ends[before]:
+                expected.append((rows[now], rows[before]))
+    found = _overlapping_i_posts(trainees, "trainees.csv", rows)
+    assert len(expected) > MAX_LINES_PER_CHECK  # the test reaches the cap
+    assert (9, 8) in expected[:MAX_LINES_PER_CHECK]  # (row, earlier row); P000a sorts first
+    named = [tuple(int(x) for x in re.findall(r"(?:csv:|row )(\d+)", line)) for line in found]
+    assert named == expected[:MAX_LINES_PER_CHECK]

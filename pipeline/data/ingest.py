@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
+import pyarrow.compute as pc
 
 from pipeline.data import contacts, contract, cpr, read
 from pipeline.data.catalog import DATASET_INFO
@@ -254,25 +256,25 @@ def _across_files(
 def _overlapping_i_posts(trainees: pd.DataFrame, file: str, rows: np.ndarray) -> list[str]:
     """A doctor holds one I-post at a time: a start before the end of the same person's previous
     I-post (or while it is still open) is an error naming both rows."""
-    t = pd.DataFrame(
-        {
-            "person": trainees["person_id"].to_numpy(),
-            "start": trainees["i_start"].to_numpy(),
-            "end": trainees["i_end"].fillna(trainees["extract_date"]).to_numpy(),
-            "row": rows,
-        }
-    ).sort_values(["person", "start"], kind="stable")
-    same = t["person"].to_numpy()[1:] == t["person"].to_numpy()[:-1]
-    overlap = same & (t["start"].to_numpy()[1:] <= t["end"].to_numpy()[:-1])
+    person = pyarrow.array(trainees["person_id"].astype(str).array)
+    start = trainees["i_start"].to_numpy("datetime64[ns]")
+    end = trainees["i_end"].fillna(trainees["extract_date"]).to_numpy("datetime64[ns]")
+    # By person, then start; stable, so equal starts keep the file's order. (Arrow's sort of a
+    # million ids takes a tenth of pandas' two-key sort_values.)
+    order = pc.sort_indices(
+        pyarrow.table({"person": person, "start": start.view("int64")}),
+        sort_keys=[("person", "ascending"), ("start", "ascending")],
+    ).to_numpy()
+    sorted_person = person.take(pyarrow.array(order))
+    same = pc.equal(sorted_person[1:], sorted_person[:-1]).to_numpy(zero_copy_only=False)
+    overlap = np.flatnonzero(same & (start[order][1:] <= end[order][:-1]))
     problems = []
-    later, earlier = t.iloc[1:][overlap], t.iloc[:-1][overlap]
-    for (_, now), (_, before) in list(zip(later.iterrows(), earlier.iterrows(), strict=True))[
-        :MAX_LINES_PER_CHECK
-    ]:
+    for i in overlap[:MAX_LINES_PER_CHECK]:
+        now, before = order[i + 1], order[i]
         problems.append(
-            f"{file}:{now['row']}: i_start: {pd.Timestamp(now['start']).date().isoformat()} is "
-            f"before the end of the same person's I-post in row {before['row']} "
-            f"({pd.Timestamp(before['end']).date().isoformat()}); a doctor holds one I-post at a "
+            f"{file}:{rows[now]}: i_start: {pd.Timestamp(start[now]).date().isoformat()} is "
+            f"before the end of the same person's I-post in row {rows[before]} "
+            f"({pd.Timestamp(end[before]).date().isoformat()}); a doctor holds one I-post at a "
             "time, so end the first (i_end) or correct the dates"
         )
     return problems

@@ -114,8 +114,9 @@ tables.funnel_table(shown_funnel("cohort_region_specialty"), ["cohort", "region"
 # stiplede lodrette linje er horisonten.
 
 # %%
+fits = {}  # each group's Aalen-Johansen fit, for its curve and its value at the horizon
 overall = model.cumulative_incidence(
-    doctors, None, min_cell, shown=lambda _: funnels.shown(None, None)
+    doctors, None, min_cell, shown=lambda _: funnels.shown(None, None), fits=fits
 )
 catalog.save(overall, "retention/cif_overall")
 figure = figures.plot_cif(overall, horizon_years, curve_max_years)
@@ -131,9 +132,11 @@ at_horizon = {}
 for by in model.GROUPINGS:
     # A group whose funnel counts are hidden gets no curve and no value either.
     shown = (lambda g, by=by: funnels.shown(by, g)) if by in model.FUNNEL_TABLES else None
-    curves = model.cumulative_incidence(doctors, by, min_cell, shown=shown)
+    curves = model.cumulative_incidence(doctors, by, min_cell, shown=shown, fits=fits)
     catalog.save(curves, f"retention/cif_{by}")
-    at_horizon[by] = model.incidence_at(doctors, horizon_years, by, min_cell, shown=shown)
+    at_horizon[by] = model.incidence_at(
+        doctors, horizon_years, by, min_cell, shown=shown, fits=fits
+    )
     if curves.empty:
         # Every group is too small to show: no chart rather than an empty one.
         fmt.text(
@@ -156,7 +159,7 @@ for by in model.GROUPINGS:
 
 # %%
 overall_at = model.incidence_at(
-    doctors, horizon_years, None, min_cell, shown=lambda _: funnels.shown(None, None)
+    doctors, horizon_years, None, min_cell, shown=lambda _: funnels.shown(None, None), fits=fits
 )
 display(fmt.table(tables.incidence_table(overall_at)))
 for by in model.GROUPINGS:
@@ -165,7 +168,7 @@ for by in model.GROUPINGS:
 # The share converting on each track, by track code, for the supply stage: computed from every
 # doctor, hidden groups included. It stays in data/interim (never published); the model needs it
 # even where a track is too small to show.
-conversion_by_track = model.incidence_at(doctors, horizon_years, "track", min_cell=1)
+conversion_by_track = model.incidence_at(doctors, horizon_years, "track", min_cell=1, fits=fits)
 catalog.save(conversion_by_track, "retention/conversion_by_track")
 
 # %% [markdown]

@@ -83,6 +83,42 @@ def prepare(df, horizon=3):
     return retention.prepare(df, horizon, [2010, 2015, 2020])
 
 
+def test_prepare_reads_categorical_and_text_columns_alike():
+    """As ingest types them (categoricals, whose categories may come in any order) or as text;
+    an unknown region is missing either way. Outcomes and periods follow the events."""
+    trainees = simulate_trainees(np.random.default_rng(8), n=300)
+    trainees.loc[0, "region"] = "Grønland"
+    text = prepare(trainees)
+    as_typed = trainees.copy()
+    for column in ("sex", "region", "specialty", "h_specialty"):
+        as_typed[column] = pd.Categorical(as_typed[column])  # alphabetical categories
+    typed = prepare(as_typed)
+    pd.testing.assert_frame_equal(typed, text)
+    assert pd.isna(typed.loc[0, "region"])
+    assert list(typed["region"].cat.categories) == list(contract.REGIONS)
+    outcomes = {0: "censored", 1: "h_psychiatry", 2: "h_other", 3: "exit"}
+    assert (typed["outcome"].astype(str) == typed["event"].map(outcomes)).all()
+    assert (typed["track"] == np.where(trainees["combined_track"], "combined", "regular")).all()
+    period = typed["cohort_period"].astype(str)
+    assert (period[typed["cohort"] < 2015] == "2010–2014").all()
+    assert (period[typed["cohort"] >= 2020] == "2020–").all()
+
+
+def test_a_shared_dictionary_fits_each_group_once_with_the_same_results(monkeypatch):
+    doctors = prepare(simulate_trainees(np.random.default_rng(9), n=600))
+    curves = retention.cumulative_incidence(doctors, "region", 5)
+    at = retention.incidence_at(doctors, 3, "region", 5)
+    calls = []
+    fit = retention._aalen_johansen
+    monkeypatch.setattr(retention, "_aalen_johansen", lambda *a: calls.append(1) or fit(*a))
+    fits = {}
+    pd.testing.assert_frame_equal(
+        retention.cumulative_incidence(doctors, "region", 5, fits=fits), curves
+    )
+    pd.testing.assert_frame_equal(retention.incidence_at(doctors, 3, "region", 5, fits=fits), at)
+    assert len(calls) == len(fits) == doctors["region"].nunique()
+
+
 # --- known truth ---------------------------------------------------------------------------------
 def coverage_run(replicates: int, seed: int) -> tuple[list, list, list, list]:
     rng = np.random.default_rng(seed)

@@ -32,10 +32,15 @@ def outcome_events(trainees: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return event, np.maximum(days, 0.5) / DAYS_PER_YEAR
 
 
-def converted_within(trainees: pd.DataFrame, horizon_years: float) -> np.ndarray:
+def converted_within(
+    trainees: pd.DataFrame,
+    horizon_years: float,
+    events: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
     """Whether each I-post start was followed by an H-post in psychiatry within
-    ``horizon_years`` (the retention stage's headline measure)."""
-    event, time = outcome_events(trainees)
+    ``horizon_years`` (the retention stage's headline measure). ``events`` is
+    ``outcome_events(trainees)`` where the caller has it already."""
+    event, time = outcome_events(trainees) if events is None else events
     return (event == 1) & (time <= horizon_years)
 
 

@@ -77,27 +77,23 @@ def prepare(
     labels = cohort_period_labels(cohort_periods)
     period_index = np.clip(np.searchsorted(cohort_periods, cohort, side="right") - 1, 0, None)
     followed = followed_years(t)
+    # Categoricals built from codes, not from a million strings (a second of a register's run).
+    outcome_codes = np.where(event > 0, event - 1, len(OUTCOMES))  # censored last
     out = pd.DataFrame(
         {
             "time": time,
             "event": event,
-            "outcome": pd.Categorical(
-                [OUTCOMES.get(e, "censored") for e in event], [*OUTCOMES.values(), "censored"]
-            ),
+            "outcome": pd.Categorical.from_codes(outcome_codes, [*OUTCOMES.values(), "censored"]),
             "cohort": cohort,
-            "cohort_period": pd.Categorical(np.array(labels)[period_index], labels, ordered=True),
-            "region": pd.Categorical(t["region"].astype(str), contract.REGIONS, ordered=True),
-            "specialty": pd.Categorical(
-                t["specialty"].astype(str), contract.SPECIALTIES, ordered=True
-            ),
-            "track": pd.Categorical(
-                np.where(t["combined_track"].to_numpy(dtype=bool), "combined", "regular"),
-                TRACKS,
-                ordered=True,
+            "cohort_period": pd.Categorical.from_codes(period_index, labels, ordered=True),
+            "region": _categorical(t["region"], contract.REGIONS),
+            "specialty": _categorical(t["specialty"], contract.SPECIALTIES),
+            "track": pd.Categorical.from_codes(
+                t["combined_track"].to_numpy(dtype=bool).astype(np.int8), TRACKS, ordered=True
             ),
             "combined_track": t["combined_track"].to_numpy(dtype=float),
             "foreign_graduate": t["foreign_graduate"].to_numpy(dtype=float),
-            "female": (t["sex"].astype(str) == "F").to_numpy(dtype=float),
+            "female": (t["sex"] == "F").to_numpy(dtype=bool).astype(float),
             "age": (t["i_start"].dt.year - t["birth_year"]).to_numpy(dtype=float),
             "completed_i": (
                 t["i_end"].notna() & (t["exit_date"].isna() | (t["exit_date"] > t["i_end"]))
@@ -105,8 +101,17 @@ def prepare(
             "full_followup": followed >= horizon_years,
         }
     )
-    out["h_within_horizon"] = converted_within(t, horizon_years)
+    out["h_within_horizon"] = converted_within(t, horizon_years, events=(event, time))
     return out
+
+
+def _categorical(values: pd.Series, codes: Sequence[str]) -> pd.Categorical:
+    """``values`` as an ordered categorical of ``codes`` (anything else missing)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.cat.rename_categories(lambda c: str(c))
+    else:
+        values = values.astype(str)
+    return pd.Categorical(values, list(codes), ordered=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -222,6 +227,7 @@ def cumulative_incidence(
     by: str | None = None,
     min_cell: int = 1,
     shown: Callable[[Any], bool] | None = None,
+    fits: dict[Any, Any] | None = None,
 ) -> pd.DataFrame:
     """Aalen-Johansen cumulative incidence of each outcome, overall or per group, as published.
 
@@ -230,6 +236,9 @@ def cumulative_incidence(
     least ``min_cell`` events of its outcome since the previous point and ``min_cell`` doctors
     still at risk: between them it is flat, so no step is one doctor's. Intervals are pointwise
     95 % on the log(-log) scale.
+
+    ``fits`` (optional) keeps each group's Aalen-Johansen fit: pass the same dictionary to
+    ``incidence_at`` on the same doctors and each group is fitted once.
 
     Returns
     -------
@@ -245,7 +254,7 @@ def cumulative_incidence(
         time, event = df["time"].to_numpy(), df["event"].to_numpy()
         if not (event > 0).any():
             continue
-        fit = _aalen_johansen(time, event)
+        fit = _fit(fits, (by, key), time, event)
         times = np.asarray(fit.times)
         order = np.sort(time)
         at_risk = len(order) - np.searchsorted(order, times, side="left")
@@ -289,10 +298,18 @@ def _publishable_points(events: np.ndarray, at_risk: np.ndarray, min_cell: int) 
 
 
 def _split(prepared: pd.DataFrame, by: str | None) -> list[tuple[Any, pd.DataFrame]]:
-    """``[(None, everyone)]``, or ``(label, doctors)`` per group of ``by``."""
+    """``[(None, everyone)]``, or ``(label, doctors)`` per group of ``by``: times and events."""
     if by is None:
-        return [(None, prepared)]
-    return list(prepared.groupby(by, observed=True, sort=True))
+        return [(None, prepared[["time", "event"]])]
+    return list(prepared[[by, "time", "event"]].groupby(by, observed=True, sort=True))
+
+
+def _fit(fits: dict[Any, Any] | None, key: Any, time: np.ndarray, event: np.ndarray) -> Any:
+    if fits is None:
+        return _aalen_johansen(time, event)
+    if key not in fits:
+        fits[key] = _aalen_johansen(time, event)
+    return fits[key]
 
 
 def _aalen_johansen(time: np.ndarray, event: np.ndarray) -> Any:
@@ -321,6 +338,7 @@ def incidence_at(
     min_cell: int = 1,
     outcome: str = "h_psychiatry",
     shown: Callable[[Any], bool] | None = None,
+    fits: dict[Any, Any] | None = None,
 ) -> pd.DataFrame:
     """Cumulative incidence of ``outcome`` at ``horizon`` years with its 95 % interval.
 
@@ -329,7 +347,8 @@ def incidence_at(
     with ``min_cell`` doctors who had the outcome by the horizon and ``min_cell`` who had not (a
     share is a count once its group's size is known), and whose follow-up reaches the horizon
     (the estimator is undefined beyond it). With no event at all the incidence is 0 and its
-    interval the exact binomial one, never of zero width.
+    interval the exact binomial one, never of zero width. ``fits``: as in
+    ``cumulative_incidence``.
     """
     code = next(k for k, v in OUTCOMES.items() if v == outcome)
     rows = []
@@ -345,7 +364,7 @@ def incidence_at(
             if had == 0:
                 row.update(cif=0.0, ci_low=0.0, ci_high=1 - 0.025 ** (1 / len(df)))
             else:
-                fit = _aalen_johansen(df["time"].to_numpy(), df["event"].to_numpy())
+                fit = _fit(fits, (by, key), df["time"].to_numpy(), df["event"].to_numpy())
                 i = np.searchsorted(fit.times, horizon, side="right") - 1
                 cif, se = fit.cinc[code - 1][i], fit.cinc_se[code - 1][i]
                 low, high = _loglog_interval(np.array([cif]), np.array([se]))

@@ -20,7 +20,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -431,14 +431,21 @@ def read_raw(
         df[name] = ""
     for col in spec.columns:
         text = df[col.name].fillna("")
-        if col.kind in ("code", "codes"):
-            # A non-breaking or other Unicode space (copied from a web page) is a space.
-            text = text.str.replace(_SPACES, " ", regex=True)
-        df[col.name] = text.str.strip()
-        if col.kind == "date":
-            df[col.name] = read.excel_serial_dates(df[col.name])
+        tidy = partial(_tidy, kind=col.kind)
+        # Once per distinct value where values repeat (a code column has a handful).
+        df[col.name] = _per_distinct(text, tidy) if col.kind in _REPEATING else tidy(text)
     source = Source(path.name, len(df), encoding, sep, ignored, absent, sheet)
     return df, source
+
+
+def _tidy(text: pd.Series, kind: str) -> pd.Series:
+    """Cell text as it is checked and parsed: without surrounding spaces, a Unicode space in a
+    code as a plain one, an Excel date serial in a date column as its ISO date."""
+    if kind in ("code", "codes"):
+        # A non-breaking or other Unicode space (copied from a web page) is a space.
+        text = text.str.replace(_SPACES, " ", regex=True)
+    text = text.str.strip()
+    return read.excel_serial_dates(text) if kind == "date" else text
 
 
 def _cpr_problems(df: pd.DataFrame, file: str) -> list[str]:
@@ -879,7 +886,7 @@ def validate_table(
 
 def _failures(schema: pa.DataFrameSchema, df: pd.DataFrame) -> list[tuple[str, int]]:
     try:
-        schema.validate(df, lazy=True)
+        schema.validate(df, lazy=True, inplace=True)  # no copy: nothing is coerced
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
         cases = cases[cases["index"].notna()]

@@ -124,18 +124,25 @@ def check_code_deps(spec: StageSpec, root: Path) -> None:
 
 
 def _execute(spec: StageSpec, root: Path, parameters: dict[str, Any], timeout: int) -> None:
-    import jupytext
-    import papermill
+    # The kernel first: it starts while papermill and jupytext are imported and the notebook is
+    # read and checked (half a second of every stage).
+    kernel = start_kernel(root)
+    try:
+        import jupytext
+        import papermill
 
-    assert spec.notebook is not None and spec.executed_notebook is not None
-    notebook = jupytext.read(root / spec.notebook)
-    _check_parameters_cell(notebook, spec, parameters)
+        assert spec.notebook is not None and spec.executed_notebook is not None
+        notebook = jupytext.read(root / spec.notebook)
+        _check_parameters_cell(notebook, spec, parameters)
+    except BaseException:
+        kernel.stop()
+        raise
     notebook.cells.insert(0, setup_cell())
     notebook.cells.append(finish_cell())
     target = root / spec.executed_notebook
     log.info("%s: running %s with kernel %s", spec.name, spec.notebook, KERNEL_NAME)
     try:
-        execute_notebook(notebook, target, parameters, root, timeout)
+        execute_notebook(notebook, target, parameters, root, timeout, kernel)
     except papermill.PapermillExecutionError as exc:
         if exc.ename in INPUT_ERRORS:
             raise InputError(exc.evalue.splitlines()) from None
@@ -150,53 +157,107 @@ def _execute(spec: StageSpec, root: Path, parameters: dict[str, Any], timeout: i
         ) from None
 
 
+class Kernel:
+    """The project kernel, started before papermill needs it (``start_kernel``).
+
+    Its channels are unix sockets in a private directory, not localhost TCP: the kernel handles
+    personal data. Its process is registered so that a signal to the runner ends it at once.
+    papermill adopts it through ``manager_class`` (nbclient then shuts it down as its own);
+    ``stop`` ends it where papermill never ran.
+    """
+
+    def __init__(self, root: Path) -> None:
+        from jupyter_client.manager import AsyncKernelManager
+        from jupyter_core.utils import run_sync
+
+        for key, value in kernel_env().items():
+            os.environ.setdefault(key, value)  # the kernel inherits the runner's environment
+        # The connection file (with its key) and the sockets live in one private directory,
+        # named after this process so that a run killed outright is cleaned up by the next one.
+        self.private = tempfile.mkdtemp(prefix=f"{PRIVATE_PREFIX}{os.getpid()}-")
+        private = self.private
+
+        class PrivateKernelManager(AsyncKernelManager):
+            def __init__(self, **kwargs: Any):
+                super().__init__(**kwargs)
+                self.transport = "ipc"
+                self.ip = os.path.join(private, "kernel")
+                self.connection_file = os.path.join(private, "kernel.json")
+
+            async def _async_interrupt_kernel(self) -> None:
+                # jupyter_client interrupts a kernel before every shutdown; one busy with a
+                # late message then logs "ERROR | KeyboardInterrupt caught in kernel" on a run
+                # that succeeded. A kernel being shut down needs no interrupt.
+                if self.shutting_down:
+                    return
+                await super()._async_interrupt_kernel()
+
+            async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+                await super()._async_launch_kernel(kernel_cmd, **kw)
+                _KERNELS.add(int(self.provisioner.pid))  # type: ignore[union-attr]
+
+        self._run_sync = run_sync
+        self.manager = PrivateKernelManager(kernel_name=KERNEL_NAME)
+        # As nbclient starts it: in the project root, and no IPython history file on disk.
+        run_sync(self.manager.start_kernel)(
+            extra_arguments=["--HistoryManager.hist_file=:memory:"], cwd=str(root)
+        )
+        started = self.manager
+
+        class Adopted(PrivateKernelManager):
+            """What papermill is given as its kernel manager class: the started manager."""
+
+            def __new__(cls, **_kwargs: Any) -> Any:
+                return started
+
+        self.manager_class = Adopted
+
+    def stop(self) -> None:
+        """End the kernel if it is still running, and remove its private directory."""
+        try:
+            if self._run_sync(self.manager.is_alive)():
+                self._run_sync(self.manager.shutdown_kernel)(now=True)
+            self._run_sync(self.manager.cleanup_resources)()
+        finally:
+            shutil.rmtree(self.private, ignore_errors=True)
+            _KERNELS.clear()
+
+
+def start_kernel(root: Path) -> Kernel:
+    """Launch the project kernel in ``root`` now; it boots while the runner goes on."""
+    return Kernel(root)
+
+
 def execute_notebook(
-    notebook: Any, target: Path, parameters: dict[str, Any], root: Path, timeout: int
+    notebook: Any,
+    target: Path,
+    parameters: dict[str, Any],
+    root: Path,
+    timeout: int,
+    kernel: Kernel | None = None,
 ) -> None:
-    """Execute ``notebook`` with papermill under the project kernel and write it to ``target``
-    (only when it succeeds; a failed run is attached to the exception as ``partial``).
+    """Execute ``notebook`` with papermill under the project kernel (``kernel``, or one started
+    here) and write it to ``target`` (only when it succeeds; a failed run is attached to the
+    exception as ``partial``).
 
     The executed notebook is made reproducible (cell ids by position, no timestamps), so the same
     data and parameters give the same bytes and ``dvc.lock`` does not change between runs.
     """
-    import nbformat
-    import papermill
-    from jupyter_client.manager import AsyncKernelManager
+    kernel = kernel or start_kernel(root)
+    try:
+        import nbformat
+        import papermill
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # papermill's own INFO lines (paths, kernel name) add nothing to the runner's.
-    logging.getLogger("papermill").setLevel(logging.WARNING)
-    for key, value in kernel_env().items():
-        os.environ.setdefault(key, value)  # the kernel inherits the runner's environment
-    # The connection file (with its key) and the sockets live in one private directory, named
-    # after this process so that a run killed outright is cleaned up by the next one.
-    private = tempfile.mkdtemp(prefix=f"{PRIVATE_PREFIX}{os.getpid()}-")
-
-    class PrivateKernelManager(AsyncKernelManager):
-        """Kernel channels over unix sockets in a private directory, not over localhost TCP:
-        the kernel handles personal data. Its process is registered so that a signal to the
-        runner ends it at once."""
-
-        def __init__(self, **kwargs: Any):
-            super().__init__(**kwargs)
-            self.transport = "ipc"
-            self.ip = os.path.join(private, "kernel")
-            self.connection_file = os.path.join(private, "kernel.json")
-
-        async def _async_interrupt_kernel(self) -> None:
-            # jupyter_client interrupts a kernel before every shutdown; one busy with a late
-            # message then logs "ERROR | KeyboardInterrupt caught in kernel" on a run that
-            # succeeded. A kernel being shut down needs no interrupt.
-            if self.shutting_down:
-                return
-            await super()._async_interrupt_kernel()
-
-        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
-            await super()._async_launch_kernel(kernel_cmd, **kw)
-            _KERNELS.add(int(self.provisioner.pid))  # type: ignore[union-attr]
-
-    fd, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".ipynb")
-    os.close(fd)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # papermill's own INFO lines (paths, kernel name) add nothing to the runner's.
+        logging.getLogger("papermill").setLevel(logging.WARNING)
+        fd, partial = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.stem}.", suffix=".ipynb"
+        )
+        os.close(fd)
+    except BaseException:
+        kernel.stop()
+        raise
     try:
         papermill.execute_notebook(
             notebook,
@@ -211,7 +272,7 @@ def execute_notebook(
             request_save_on_cell_execute=False,
             progress_bar=False,
             execution_timeout=timeout,
-            kernel_manager_class=PrivateKernelManager,
+            kernel_manager_class=kernel.manager_class,
         )
         executed = nbformat.read(partial, as_version=4)
         _write_reproducible(executed, target)
@@ -221,8 +282,7 @@ def execute_notebook(
         raise
     finally:
         Path(partial).unlink(missing_ok=True)
-        shutil.rmtree(private, ignore_errors=True)
-        _KERNELS.clear()
+        kernel.stop()
 
 
 def _write_reproducible(nb: Any, target: Path) -> None:

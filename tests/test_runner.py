@@ -14,6 +14,7 @@ import pytest
 import yaml
 from conftest import ROOT, run_cli, set_cell
 
+from pipeline import runner
 from pipeline.errors import InputError, StageError
 from pipeline.params import OPEN_MAPPINGS, load_params
 from pipeline.runner import _check_parameters_cell, run_stage
@@ -105,12 +106,30 @@ def test_unknown_stage():
         run_stage("nope", ROOT)
 
 
-def test_missing_parameter_in_notebook_is_an_error(tmp_path):
+def test_missing_parameter_in_notebook_is_an_error(tmp_path, monkeypatch):
+    """Found after the kernel was started (it boots while the notebook is checked): the kernel
+    is ended and its private directory removed."""
     project = make_project(tmp_path)
     nb_path = project / "notebooks" / "01_ingest.py"
     nb_path.write_text(nb_path.read_text().replace('min_cell = p["min_cell"]\n', ""))
+    started = []
+
+    def start(root):
+        kernel = runner.Kernel(root)
+        started.append((kernel, kernel.manager.provisioner.pid))
+        return kernel
+
+    monkeypatch.setattr(runner, "start_kernel", start)
     with pytest.raises(StageError, match="does not define min_cell"):
         run_stage("ingest", project)
+    ((kernel, pid),) = started
+    assert not Path(f"/proc/{pid}").exists() or _zombie(pid), "the kernel is still running"
+    assert not Path(kernel.private).exists()
+    assert set() == runner._KERNELS
+
+
+def _zombie(pid: int) -> bool:
+    return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
 
 
 def test_every_stages_rules_are_checked_before_any_kernel_starts(tmp_path):

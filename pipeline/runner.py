@@ -30,12 +30,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pipeline import forked
 from pipeline.environment import KERNEL_NAME, kernel_env
 from pipeline.errors import InputError, Interrupted, StageError
 from pipeline.params import check, load_params
 from pipeline.progress import finish_cell, reproducible, setup_cell
 from pipeline.stages import (
     AFTER_NOTEBOOK,
+    BESIDE_NOTEBOOK,
     EXECUTED_DIR,
     StageSpec,
     code_deps,
@@ -76,16 +78,48 @@ def run_stage(name: str, root: Path | str = ".", timeout: int | None = None) -> 
     check(params, years=None if name == "ingest" else _data_years(root))
     parameters = notebook_parameters(spec, params)
     started = time.perf_counter()
+    beside = _start_beside(name, root, params) if spec.notebook is not None else None
     try:
         if spec.notebook is not None:
             _execute(spec, root, parameters, timeout or DEFAULT_TIMEOUT)
         if name in AFTER_NOTEBOOK:
             module, function = AFTER_NOTEBOOK[name]
-            getattr(importlib.import_module(module), function)(root, params)
+            step = getattr(importlib.import_module(module), function)
+            if name in BESIDE_NOTEBOOK:
+                step(root, params, prepared=_result(beside))
+            else:
+                step(root, params)
     except BaseException:
         _remove_outputs(spec, root)
         raise
+    finally:
+        if beside is not None:
+            beside.cancel()  # a stage that failed before taking its result
     log.info("%s: done in %.1f s%s", name, time.perf_counter() - started, _results(root, name))
+
+
+def _start_beside(name: str, root: Path, params: dict[str, Any]) -> forked.Job | None:
+    """The stage's BESIDE_NOTEBOOK work, started in a forked child before the kernel (so that
+    it imports and works on the second core while the notebook runs); None where there is none
+    or no second core."""
+    if name not in BESIDE_NOTEBOOK or not forked.available():
+        return None
+    return forked.start(_call, *BESIDE_NOTEBOOK[name], root, params)
+
+
+def _call(module: str, function: str, *args: Any) -> Any:
+    return getattr(importlib.import_module(module), function)(*args)
+
+
+def _result(job: forked.Job | None) -> Any:
+    """The child's result, or None if it failed (the step then does the work itself, and so
+    shows the real error if there is one)."""
+    if job is None:
+        return None
+    try:
+        return job.result()
+    except forked.ChildFailed:
+        return None
 
 
 def _results(root: Path, stage: str) -> str:

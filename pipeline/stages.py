@@ -128,8 +128,12 @@ def _resolve(text: str, params: dict[str, Any]) -> str:
 # Code dependencies from imports
 # --------------------------------------------------------------------------------------------
 # Steps that run in the runner's process after a stage's notebook: (module, function). Their
-# modules count as the stage's code like the notebook's imports.
+# modules count as the stage's code like the notebook's imports. A step may have work that
+# needs none of the notebook's results: BESIDE_NOTEBOOK runs it in a forked child while the
+# notebook runs (the report's researcher pages, from the other stages' outputs) and the step
+# receives its result as ``prepared`` (None where it could not run there: it then does it).
 AFTER_NOTEBOOK: dict[str, tuple[str, str]] = {"report": ("pipeline.publish.pages", "publish")}
+BESIDE_NOTEBOOK: dict[str, tuple[str, str]] = {"report": ("pipeline.publish.pages", "prepare")}
 # The runner puts a cell importing this module first in every notebook (pipeline.progress).
 SETUP_MODULE = "pipeline.progress"
 
@@ -140,8 +144,9 @@ def code_deps(spec: StageSpec, root: Path | str = ".") -> list[str]:
     modules declare, as paths relative to ``root``, sorted."""
     root = Path(root)
     modules = [SETUP_MODULE, *_imports(root / spec.notebook)] if spec.notebook is not None else []
-    if spec.name in AFTER_NOTEBOOK:
-        modules.append(AFTER_NOTEBOOK[spec.name][0])
+    for steps in (AFTER_NOTEBOOK, BESIDE_NOTEBOOK):
+        if spec.name in steps:
+            modules.append(steps[spec.name][0])
     return sorted(p.as_posix() for p in _closure(root.resolve(), modules))
 
 

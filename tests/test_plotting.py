@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline.publish import forked, plotting
+from pipeline import forked
+from pipeline.publish import plotting
 
 
 def pixels(png: bytes) -> np.ndarray:
@@ -158,7 +159,7 @@ def test_a_forked_child_dies_with_its_parent(tmp_path):
 
     script = (
         "import sys, time\n"
-        "from pipeline.publish import forked\n"
+        "from pipeline import forked\n"
         "job = forked.start(time.sleep, 600)\n"
         "print(job.pid, flush=True)\n"
         "time.sleep(600)\n"

@@ -10,10 +10,11 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
+from pipeline import forked
 from pipeline.data.ingest import read_dataset, write_processed
 from pipeline.params import load_params
 from pipeline.publish import fmt
-from pipeline.publish.pages import PublishError, export_html, publish
+from pipeline.publish.pages import PublishError, export_html, prepare, publish
 from pipeline.publish.safety import check_page
 
 
@@ -175,6 +176,41 @@ def test_publish_writes_every_page(project_with_outputs):
     ledelse = (site / "ledelse.html").read_text(encoding="utf-8")
     assert 'class="highlight' not in ledelse and "x = 1" not in ledelse  # no code shown
     assert json.loads((reports / "metrics.json").read_text()) == {"ingest": {"rows": 1}}
+
+
+def site_bytes(root) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted((root / "reports").rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.mark.skipif(not forked.available(), reason="one core: no child to prepare in")
+def test_pages_prepared_in_a_child_are_the_pages_published_alone(project_with_outputs):
+    """The runner prepares the researcher pages in a forked child while the report notebook
+    runs; publishing with them writes the same bytes as publishing alone."""
+    root = project_with_outputs
+    params = load_params(root)
+    publish(root, params)
+    alone = site_bytes(root)
+    prepared = forked.start(prepare, root, params).result()
+    assert sorted(p.href for p in prepared.pages) == [
+        f"analyse/{s}.html" for s in ("growth", "ingest", "initiatives", "retention", "supply")
+    ]
+    publish(root, params, prepared=prepared)
+    assert site_bytes(root) == alone
+
+
+def test_a_problem_found_while_preparing_stops_publishing(project_with_outputs):
+    root = project_with_outputs
+    params = load_params(root)
+    prepared = prepare(root, params)
+    prepared.problems.append("analyse/growth.html: a problem found beside the notebook")
+    with pytest.raises(PublishError, match="nothing was published") as info:
+        publish(root, params, prepared=prepared)
+    assert "analyse/growth.html: a problem found beside the notebook" in info.value.problems
+    assert not (root / "reports" / "site").exists()
 
 
 def test_publish_refuses_and_writes_nothing_when_a_page_fails(project_with_outputs):

@@ -220,3 +220,17 @@ def test_the_stage_watches_dvc_through_the_shell_dvc_runs_it_in():
     assert len(links) == 2
     (_stage, shell), (shell_again, starter) = links
     assert shell_again == shell and starter == os.getpid()
+
+
+def _fails_beside(*_args):
+    raise RuntimeError("the child fails")
+
+
+def test_work_beside_the_notebook_that_fails_is_left_to_the_step(monkeypatch, tmp_path):
+    """The after-step then gets None and does the work itself (showing the real error)."""
+    monkeypatch.setitem(runner.BESIDE_NOTEBOOK, "report", (__name__, "_fails_beside"))
+    job = runner._start_beside("report", tmp_path, {})
+    if job is None:
+        pytest.skip("one core: nothing runs beside the notebook")
+    assert runner._result(job) is None
+    assert runner._start_beside("ingest", tmp_path, {}) is None

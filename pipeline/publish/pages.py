@@ -32,7 +32,7 @@ from pipeline.params import changed_params
 from pipeline.progress import reproducible, strip
 from pipeline.publish import audit, fmt
 from pipeline.publish.safety import check_page
-from pipeline.stages import is_code, load_stages
+from pipeline.stages import StageSpec, is_code, load_stages
 
 if TYPE_CHECKING:
     from nbconvert import HTMLExporter
@@ -196,7 +196,32 @@ class PublishError(InputError):
     """A page failed a safety check; nothing was published."""
 
 
-def publish(root: Path | str, params: dict[str, Any]) -> None:
+@dataclass(frozen=True)
+class Prepared:
+    """The researcher pages exported and checked, and the disclosure audit's findings: what
+    ``publish`` needs that does not depend on the report stage's own notebook."""
+
+    pages: list[Page]
+    problems: list[str]
+
+
+def prepare(root: Path | str, params: dict[str, Any]) -> Prepared:
+    """Export and check every stage's page but the leadership page, and audit the published
+    counts. The runner computes this in a forked child while the report notebook runs (the
+    pages' inputs are the other stages' outputs); ``publish`` computes it itself otherwise."""
+    root = Path(root)
+    catalog = Catalog(root)
+    pages = [
+        _stage_page(root, stage, params, catalog)
+        for stage in load_stages(root, params).values()
+        if stage.executed_notebook is not None and stage.name != "report"
+    ]
+    problems = _checked(pages, catalog, params)
+    problems += audit_published(catalog, params["report"]["min_cell"])
+    return Prepared(pages, problems)
+
+
+def publish(root: Path | str, params: dict[str, Any], prepared: Prepared | None = None) -> None:
     """Publish the pages and ``reports/metrics.json``, all or nothing.
 
     Every page is exported and checked (``pipeline.publish.safety``) first. The published site,
@@ -205,7 +230,8 @@ def publish(root: Path | str, params: dict[str, Any]) -> None:
     before that leaves the previous site and metrics as they were. With
     ``report.publish_safe: false`` the researcher pages are checked for everything but small
     counts and written, under a red "Må ikke offentliggøres" banner, to ``reports/unpublished/``
-    only, which the site does not link to.
+    only, which the site does not link to. ``prepared`` is ``prepare(root, params)`` where it
+    was computed already.
 
     Raises
     ------
@@ -216,28 +242,19 @@ def publish(root: Path | str, params: dict[str, Any]) -> None:
     catalog = Catalog(root)
     info = catalog.dataset_info()
     banner = BANNER if info.get("synthetic") else None
-    safe = params["report"]["publish_safe"]
     reports = root / REPORTS
     reports.mkdir(parents=True, exist_ok=True)
-    pages: list[Page] = []
-    for stage in load_stages(root, params).values():
-        if stage.executed_notebook is None:
-            continue
-        nb = nbformat.read(root / stage.executed_notebook, as_version=4)
-        title = notebook_title(nb, stage.name)
-        researcher = stage.name != "report"
-        href = f"{ANALYSIS_DIR}/{stage.name}.html" if researcher else LEADERSHIP_PAGE
-        unpublished = researcher and not safe
-        html = export_html(
-            nb,
-            title=title,
-            include_code=researcher,
-            banner=UNPUBLISHED if unpublished else banner,
-            home=home_link(href, unpublished),
-            unpublished=unpublished,
-        )
-        pages.append(Page(href, title, researcher, html, unpublished=unpublished))
-        log.info("report: %s", href)
+    prepared = prepared or prepare(root, params)
+    stages = load_stages(root, params)
+    leadership = (
+        [_stage_page(root, stages["report"], params, catalog)]
+        if "report" in stages and stages["report"].executed_notebook is not None
+        else []
+    )
+    # In the order of dvc.yaml, as the landing page lists them.
+    order = {f"{ANALYSIS_DIR}/{name}.html": n for n, name in enumerate(stages)}
+    order[LEADERSHIP_PAGE] = order.get(f"{ANALYSIS_DIR}/report.html", len(order))
+    pages = sorted([*prepared.pages, *leadership], key=lambda p: order.get(p.href, len(order)))
     links = [
         (
             p.href,
@@ -248,18 +265,9 @@ def publish(root: Path | str, params: dict[str, Any]) -> None:
     ]
     index = reproducible(index_notebook(links, info, params, code_version(root)))
     html = export_html(index, title="Lægedækning i psykiatrien", include_code=False, banner=banner)
-    pages.append(Page("index.html", "", False, html))
-    problems = []
-    person_ids = _person_ids(catalog)
-    for page in pages:
-        problems += check_page(
-            page.html,
-            page=page.href,
-            person_ids=person_ids,
-            min_cell=params["report"]["min_cell"],
-            disclosure=not page.unpublished,
-        )
-    problems += audit_published(catalog, params["report"]["min_cell"])
+    own = [*leadership, Page("index.html", "", False, html)]
+    problems = prepared.problems + _checked(own, catalog, params)
+    pages.append(own[-1])
     if problems:
         raise PublishError(["report: nothing was published; fix these and run again:", *problems])
     metrics = json.dumps(catalog.load_metrics(), indent=2, sort_keys=True, ensure_ascii=False)
@@ -270,6 +278,43 @@ def publish(root: Path | str, params: dict[str, Any]) -> None:
         [*unpublished, Page("README.txt", "", True, UNPUBLISHED_README[bool(unpublished)])],
     )
     write_bytes(reports / "metrics.json", (metrics + "\n").encode("utf-8"))
+
+
+def _stage_page(root: Path, stage: StageSpec, params: dict[str, Any], catalog: Catalog) -> Page:
+    """A stage's executed notebook as its page: with code for the researcher pages."""
+    assert stage.executed_notebook is not None
+    banner = BANNER if catalog.dataset_info().get("synthetic") else None
+    nb = nbformat.read(root / stage.executed_notebook, as_version=4)
+    title = notebook_title(nb, stage.name)
+    researcher = stage.name != "report"
+    href = f"{ANALYSIS_DIR}/{stage.name}.html" if researcher else LEADERSHIP_PAGE
+    unpublished = researcher and not params["report"]["publish_safe"]
+    html = export_html(
+        nb,
+        title=title,
+        include_code=researcher,
+        banner=UNPUBLISHED if unpublished else banner,
+        home=home_link(href, unpublished),
+        unpublished=unpublished,
+    )
+    log.info("report: %s", href)
+    return Page(href, title, researcher, html, unpublished=unpublished)
+
+
+def _checked(pages: list[Page], catalog: Catalog, params: dict[str, Any]) -> list[str]:
+    """Every page's safety problems (``pipeline.publish.safety``)."""
+    person_ids = _person_ids(catalog)
+    return [
+        problem
+        for page in pages
+        for problem in check_page(
+            page.html,
+            page=page.href,
+            person_ids=person_ids,
+            min_cell=params["report"]["min_cell"],
+            disclosure=not page.unpublished,
+        )
+    ]
 
 
 @dataclass(frozen=True)

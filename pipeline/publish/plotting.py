@@ -15,9 +15,8 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline import progress
+from pipeline import forked, progress
 from pipeline.data.catalog import write_bytes
-from pipeline.publish import forked
 from pipeline.publish.fmt import number
 from pipeline.publish.fmt import percent as pct
 

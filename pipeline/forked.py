@@ -49,6 +49,7 @@ class Job:
     def __init__(self, pid: int, fd: int) -> None:
         self.pid = pid
         self._fd: int | None = fd
+        self._reaped = False  # once waited for, the pid may belong to another process
 
     def ready(self) -> bool:
         """Whether the child has finished its work (its result is waiting in the pipe)."""
@@ -69,6 +70,7 @@ class Job:
             self.cancel()
             raise
         _, status = os.waitpid(self.pid, 0)
+        self._reaped = True
         if status != 0 or not payload:
             raise ChildFailed(f"the child {self.pid} ended with status {status}")
         value, caught = pickle.loads(payload)  # our own child's bytes
@@ -77,11 +79,13 @@ class Job:
         return value
 
     def cancel(self) -> None:
-        """Stop the child and forget its result."""
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGKILL)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(self.pid, 0)
+        """Stop the child and forget its result (nothing once the result was taken)."""
+        if not self._reaped:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self.pid, 0)
+            self._reaped = True
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None

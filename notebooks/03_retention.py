@@ -56,7 +56,7 @@ from pipeline.publish.labels import GROUPING_LABELS
 
 plotting.setup()
 catalog = Catalog()
-trainees = catalog.load("trainees")
+trainees = catalog.load("trainees", columns=model.TRAINEE_COLUMNS)
 posts = catalog.load("training_posts")
 doctors = model.prepare(trainees, horizon_years, cohort_periods)
 # Every funnel the stage publishes, protected together (see pipeline/publish/disclosure.py).

@@ -104,6 +104,16 @@ def test_prepare_reads_categorical_and_text_columns_alike():
     assert (period[typed["cohort"] >= 2020] == "2020–").all()
 
 
+def test_the_stage_reads_every_trainee_column_but_the_person_id():
+    """The notebook loads only TRAINEE_COLUMNS: prepare needs nothing else."""
+    trainees = simulate_trainees(np.random.default_rng(10), n=200)
+    names = {c.name for c in contract.TRAINEES.columns}
+    assert set(retention.TRAINEE_COLUMNS) == names - {"person_id"}
+    pd.testing.assert_frame_equal(
+        prepare(trainees[list(retention.TRAINEE_COLUMNS)]), prepare(trainees)
+    )
+
+
 def test_a_shared_dictionary_fits_each_group_once_with_the_same_results(monkeypatch):
     doctors = prepare(simulate_trainees(np.random.default_rng(9), n=600))
     curves = retention.cumulative_incidence(doctors, "region", 5)

@@ -27,6 +27,8 @@ from pipeline.errors import InputError
 from pipeline.params import project_root
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import pandas as pd
 
 PROCESSED_DIR = Path("data/processed")
@@ -192,9 +194,10 @@ class Catalog:
         return self.root / REPORTS_DIR / "figures" / stage / f"{name}.png"
 
     # --- reading ---------------------------------------------------------------------------
-    def load(self, name: str) -> pd.DataFrame:
+    def load(self, name: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """A table by name; a declared dataset (``DATASETS``) is checked against its
-        declaration."""
+        declaration. With ``columns``, only those are read (and nothing is checked): a stage
+        that needs no person ids does not load a million of them."""
         import pandas as pd
 
         path = self.path(name)
@@ -203,6 +206,8 @@ class Catalog:
                 f"{path}: table {name!r} does not exist yet; run the stage that writes it "
                 f"(dvc repro) first"
             )
+        if columns is not None:
+            return pd.read_parquet(path, columns=list(columns))
         df = pd.read_parquet(path)
         _check_declared(df, name)
         return df

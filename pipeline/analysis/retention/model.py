@@ -46,6 +46,11 @@ from pipeline.publish.disclosure import LinkedTables, mask_dependent, protect_ta
 log = logging.getLogger(__name__)
 
 GROUPINGS = ("region", "track", "specialty", "cohort_period")
+# The trainees' columns the stage reads: never the person id.
+TRAINEE_COLUMNS = (
+    "sex", "birth_year", "region", "specialty", "i_start", "i_end", "combined_track",
+    "foreign_graduate", "h_start", "h_specialty", "exit_date", "extract_date",
+)  # fmt: skip
 TRACKS = ("regular", "combined")  # codes of the track column: regular I-post, combined I+H
 Z95 = stats.norm.ppf(0.975)
 

@@ -635,13 +635,14 @@ def _wls(y: np.ndarray, x: np.ndarray, w: np.ndarray, sample: np.ndarray) -> np.
     rank here keeps statsmodels' rank warning from reaching a page and a pseudo-inverse's
     arbitrary split of collinear effects from being reported as an estimate.
     """
-    import statsmodels.api as sm
+    # The module itself, not statsmodels.api, which imports every model (0.25 s more).
+    from statsmodels.regression.linear_model import WLS
 
     xs = x[sample]
     xs = xs[:, np.abs(xs).sum(axis=0) > 0]
     if np.linalg.matrix_rank(xs * np.sqrt(w[sample])[:, None]) < xs.shape[1]:
         return None
-    return np.asarray(sm.WLS(y[sample], xs, weights=w[sample]).fit().params, dtype=float)
+    return np.asarray(WLS(y[sample], xs, weights=w[sample]).fit().params, dtype=float)
 
 
 # --------------------------------------------------------------------------------------------

@@ -285,7 +285,8 @@ def _png(fig: Figure) -> bytes:
         canvas.draw()
         pixels = np.asarray(canvas.buffer_rgba())
         background = np.round(np.array(to_rgba(fig.get_facecolor())) * 255).astype(np.uint8)
-        ink = (pixels != background).any(axis=2)
+        # One comparison per pixel: RGBA as one 32-bit word (a quarter of the work of four).
+        ink = pixels.view(np.uint32)[..., 0] != background.view(np.uint32)[0]
         rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
         height, width = ink.shape
         # A band, not the edge line alone: the edge may fall in the gap between two words of

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -23,6 +24,7 @@ def module_name(path: Path) -> str:
 MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
 
 
+@functools.cache
 def imports(path: Path) -> list[tuple[str, bool, int]]:
     """(imported module, inside a function, line) for every import in ``path``."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -42,6 +44,7 @@ def imports(path: Path) -> list[tuple[str, bool, int]]:
     return found
 
 
+@functools.cache
 def graph() -> dict[str, set[str]]:
     edges: dict[str, set[str]] = defaultdict(set)
     for name, path in MODULES.items():

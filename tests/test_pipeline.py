@@ -326,7 +326,8 @@ CHROMIUM_ARGS = [
 )
 def test_pages_in_a_real_browser(built):
     """Every page loads in headless Chromium without console errors or network requests, its
-    figures render with alt text, and a screenshot is kept under reports/screenshots/."""
+    figures render with alt text, and a screenshot is kept under reports/screenshots/ (the
+    landing and leadership pages whole, an analysis page's first screen)."""
     from playwright.sync_api import sync_playwright
 
     shots = ROOT / "reports" / "screenshots"
@@ -360,7 +361,10 @@ def test_pages_in_a_real_browser(built):
                     "els => els.map(e => [e.naturalWidth, e.getBoundingClientRect().width, e.alt])",
                 )
                 name = path.relative_to(reports).as_posix().replace("/", "_").removesuffix(".html")
-                page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+                # The landing and leadership pages whole; an analysis page (code and output,
+                # tens of thousands of pixels long) as its first screen: a full shot of it cost
+                # seconds each and showed nothing the page itself does not.
+                page.screenshot(path=str(shots / f"{name}.png"), full_page=path.parent == reports)
                 page.close()
                 assert problems == [], f"{path.name}: console {problems}"
                 assert requests == [], f"{path.name}: asked the network for {requests}"

@@ -211,7 +211,7 @@ def one_panel():
 @needs_two_cores
 def test_figures_drawn_in_the_background_are_the_figures_drawn_in_turn(tmp_path, monkeypatch):
     """Same files, same pictures, in the cells that made them; more figures than cores."""
-    makers = [two_panels, one_panel, two_panels]
+    makers = [two_panels, one_panel, one_panel]
     expected = [plotting._wide_and_narrow(make()) for make in makers]
     shown = Shown(monkeypatch)
     drawings = plotting.Drawings()

@@ -136,6 +136,9 @@ AFTER_NOTEBOOK: dict[str, tuple[str, str]] = {"report": ("pipeline.publish.pages
 BESIDE_NOTEBOOK: dict[str, tuple[str, str]] = {"report": ("pipeline.publish.pages", "prepare")}
 # The runner puts a cell importing this module first in every notebook (pipeline.progress).
 SETUP_MODULE = "pipeline.progress"
+# The kernel's environment (one BLAS thread, the pinned numerics) shapes every stage's numbers:
+# editing it re-runs them all, although the runner, not the notebook, applies it.
+ENVIRONMENT_MODULE = "pipeline.environment"
 
 
 def code_deps(spec: StageSpec, root: Path | str = ".") -> list[str]:
@@ -143,7 +146,11 @@ def code_deps(spec: StageSpec, root: Path | str = ".") -> list[str]:
     after-notebook step), with the package ``__init__`` files on the way and the resources the
     modules declare, as paths relative to ``root``, sorted."""
     root = Path(root)
-    modules = [SETUP_MODULE, *_imports(root / spec.notebook)] if spec.notebook is not None else []
+    modules = (
+        [SETUP_MODULE, ENVIRONMENT_MODULE, *_imports(root / spec.notebook)]
+        if spec.notebook is not None
+        else []
+    )
     for steps in (AFTER_NOTEBOOK, BESIDE_NOTEBOOK):
         if spec.name in steps:
             modules.append(steps[spec.name][0])

@@ -128,6 +128,11 @@ def test_dvc_yaml_lists_exactly_the_code_each_stage_runs():
             {"ingest", "growth", "retention", "initiatives", "supply", "report"},
         ),
         ("pipeline/data/contacts.py", {"ingest"}),
+        # The kernel's pinned numerics shape every stage's numbers (the runner applies them).
+        (
+            "pipeline/environment.py",
+            {"ingest", "growth", "retention", "initiatives", "supply", "report"},
+        ),
         ("pipeline/analysis/supply/model.py", {"supply"}),
         # The leadership page shows the initiatives' table (its verdicts come from the model).
         ("pipeline/analysis/initiatives/model.py", {"initiatives", "report"}),

@@ -82,16 +82,21 @@ def test_the_stacked_version_drawn_in_a_second_process_is_the_same(monkeypatch):
     plt.close("all")
 
 
-def test_if_the_second_process_fails_the_stacked_version_is_drawn_here(monkeypatch):
-    parent, stack = os.getpid(), plotting.stack_panels
+def failing_in_a_child(function):
+    """``function`` as it runs here, and failing in any forked child."""
+    parent = os.getpid()
 
-    def fails_in_the_child(fig):
+    def wrapped(fig):
         if os.getpid() != parent:
             raise RuntimeError("the child fails")
-        return stack(fig)
+        return function(fig)
 
+    return wrapped
+
+
+def test_if_the_second_process_fails_the_stacked_version_is_drawn_here(monkeypatch):
     expected = plotting._wide_and_narrow(two_panels())
-    monkeypatch.setattr(plotting, "stack_panels", fails_in_the_child)
+    monkeypatch.setattr(plotting, "stack_panels", failing_in_a_child(plotting.stack_panels))
     assert plotting._wide_and_narrow(two_panels()) == expected
     plt.close("all")
 
@@ -233,16 +238,9 @@ def test_figures_drawn_in_the_background_are_the_figures_drawn_in_turn(tmp_path,
 
 @needs_two_cores
 def test_a_figure_whose_child_fails_is_drawn_here(tmp_path, monkeypatch):
-    parent, draw = os.getpid(), plotting._both_in_turn
-
-    def fails_in_the_child(fig):
-        if os.getpid() != parent:
-            raise RuntimeError("the child fails")
-        return draw(fig)
-
     expected = plotting._wide_and_narrow(two_panels())
     Shown(monkeypatch)
-    monkeypatch.setattr(plotting, "_both_in_turn", fails_in_the_child)
+    monkeypatch.setattr(plotting, "_both_in_turn", failing_in_a_child(plotting._both_in_turn))
     drawings = plotting.Drawings()
     drawings.submit(two_panels(), "figur", tmp_path / "f.png")
     drawings.collect()

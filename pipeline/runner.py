@@ -160,7 +160,7 @@ def check_code_deps(spec: StageSpec, root: Path) -> None:
 def _execute(spec: StageSpec, root: Path, parameters: dict[str, Any], timeout: int) -> None:
     # The kernel first: it starts while papermill and jupytext are imported and the notebook is
     # read and checked (half a second of every stage).
-    kernel = start_kernel(root)
+    kernel = Kernel(root)
     try:
         import jupytext
         import papermill
@@ -192,7 +192,8 @@ def _execute(spec: StageSpec, root: Path, parameters: dict[str, Any], timeout: i
 
 
 class Kernel:
-    """The project kernel, started before papermill needs it (``start_kernel``).
+    """The project kernel, started in ``root`` when made, so that it boots while the runner
+    goes on (papermill needs it only later).
 
     Its channels are unix sockets in a private directory, not localhost TCP: the kernel handles
     personal data. Its process is registered so that a signal to the runner ends it at once.
@@ -257,11 +258,6 @@ class Kernel:
             _KERNELS.clear()
 
 
-def start_kernel(root: Path) -> Kernel:
-    """Launch the project kernel in ``root`` now; it boots while the runner goes on."""
-    return Kernel(root)
-
-
 def execute_notebook(
     notebook: Any,
     target: Path,
@@ -277,7 +273,7 @@ def execute_notebook(
     The executed notebook is made reproducible (cell ids by position, no timestamps), so the same
     data and parameters give the same bytes and ``dvc.lock`` does not change between runs.
     """
-    kernel = kernel or start_kernel(root)
+    kernel = kernel or Kernel(root)
     try:
         import nbformat
         import papermill

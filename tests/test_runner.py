@@ -114,12 +114,12 @@ def test_missing_parameter_in_notebook_is_an_error(tmp_path, monkeypatch):
     nb_path.write_text(nb_path.read_text().replace('min_cell = p["min_cell"]\n', ""))
     started = []
 
-    def start(root):
-        kernel = runner.Kernel(root)
-        started.append((kernel, kernel.manager.provisioner.pid))
-        return kernel
+    class Recorded(runner.Kernel):
+        def __init__(self, root):
+            super().__init__(root)
+            started.append((self, self.manager.provisioner.pid))
 
-    monkeypatch.setattr(runner, "start_kernel", start)
+    monkeypatch.setattr(runner, "Kernel", Recorded)
     with pytest.raises(StageError, match="does not define min_cell"):
         run_stage("ingest", project)
     ((kernel, pid),) = started

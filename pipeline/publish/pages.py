@@ -211,8 +211,9 @@ def prepare(root: Path | str, params: dict[str, Any]) -> Prepared:
     pages' inputs are the other stages' outputs); ``publish`` computes it itself otherwise."""
     root = Path(root)
     catalog = Catalog(root)
+    banner = BANNER if catalog.dataset_info().get("synthetic") else None
     pages = [
-        _stage_page(root, stage, params, catalog)
+        _stage_page(root, stage, params, banner)
         for stage in load_stages(root, params).values()
         if stage.executed_notebook is not None and stage.name != "report"
     ]
@@ -247,14 +248,12 @@ def publish(root: Path | str, params: dict[str, Any], prepared: Prepared | None 
     prepared = prepared or prepare(root, params)
     stages = load_stages(root, params)
     leadership = (
-        [_stage_page(root, stages["report"], params, catalog)]
+        [_stage_page(root, stages["report"], params, banner)]
         if "report" in stages and stages["report"].executed_notebook is not None
         else []
     )
-    # In the order of dvc.yaml, as the landing page lists them.
-    order = {f"{ANALYSIS_DIR}/{name}.html": n for n, name in enumerate(stages)}
-    order[LEADERSHIP_PAGE] = order.get(f"{ANALYSIS_DIR}/report.html", len(order))
-    pages = sorted([*prepared.pages, *leadership], key=lambda p: order.get(p.href, len(order)))
+    by_href = {p.href: p for p in [*prepared.pages, *leadership]}
+    pages = [by_href[_href(name)] for name in stages if _href(name) in by_href]  # dvc.yaml's order
     links = [
         (
             p.href,
@@ -280,14 +279,18 @@ def publish(root: Path | str, params: dict[str, Any], prepared: Prepared | None 
     write_bytes(reports / "metrics.json", (metrics + "\n").encode("utf-8"))
 
 
-def _stage_page(root: Path, stage: StageSpec, params: dict[str, Any], catalog: Catalog) -> Page:
+def _href(stage: str) -> str:
+    """Where a stage's page sits in the site."""
+    return LEADERSHIP_PAGE if stage == "report" else f"{ANALYSIS_DIR}/{stage}.html"
+
+
+def _stage_page(root: Path, stage: StageSpec, params: dict[str, Any], banner: str | None) -> Page:
     """A stage's executed notebook as its page: with code for the researcher pages."""
     assert stage.executed_notebook is not None
-    banner = BANNER if catalog.dataset_info().get("synthetic") else None
     nb = nbformat.read(root / stage.executed_notebook, as_version=4)
     title = notebook_title(nb, stage.name)
     researcher = stage.name != "report"
-    href = f"{ANALYSIS_DIR}/{stage.name}.html" if researcher else LEADERSHIP_PAGE
+    href = _href(stage.name)
     unpublished = researcher and not params["report"]["publish_safe"]
     html = export_html(
         nb,

@@ -113,7 +113,7 @@ def prepare(
 def _categorical(values: pd.Series, codes: Sequence[str]) -> pd.Categorical:
     """``values`` as an ordered categorical of ``codes`` (anything else missing)."""
     if isinstance(values.dtype, pd.CategoricalDtype):
-        values = values.cat.rename_categories(lambda c: str(c))
+        values = values.cat.rename_categories(str)
     else:
         values = values.astype(str)
     return pd.Categorical(values, list(codes), ordered=True)

@@ -303,6 +303,10 @@ def execute_notebook(
             progress_bar=False,
             execution_timeout=timeout,
             kernel_manager_class=kernel.manager_class,
+            # Killed once the last cell has run, not asked to shut down: every output is written
+            # by then, and ipykernel's shutdown races its own IOPub thread, now and then printing
+            # a ZMQError traceback ("Socket operation on non-socket") into a run that succeeded.
+            shutdown_kernel="immediate",
         )
         executed = nbformat.read(partial, as_version=4)
         _write_reproducible(executed, target)

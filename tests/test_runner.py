@@ -234,3 +234,26 @@ def test_work_beside_the_notebook_that_fails_is_left_to_the_step(monkeypatch, tm
         pytest.skip("one core: nothing runs beside the notebook")
     assert runner._result(job) is None
     assert runner._start_beside("ingest", tmp_path, {}) is None
+
+
+def test_the_kernel_is_killed_after_the_last_cell_not_shut_down(tmp_path):
+    """A kernel asked to shut down now and then prints ipykernel's own shutdown race (a ZMQError
+    traceback) into a run that succeeded; a killed one runs none of its shutdown."""
+    import nbformat
+
+    from pipeline.environment import KERNEL_NAME
+
+    marker = tmp_path / "shutdown-ran"
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": KERNEL_NAME, "language": "python"}
+    notebook.cells = [
+        nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(
+            f"import atexit, pathlib\natexit.register(pathlib.Path({str(marker)!r}).touch)"
+        ),
+    ]
+    source = tmp_path / "nb.ipynb"
+    nbformat.write(notebook, source)
+    runner.execute_notebook(str(source), tmp_path / "out.ipynb", {"x": 2}, ROOT, timeout=60)
+    assert (tmp_path / "out.ipynb").exists()
+    assert not marker.exists(), "the kernel ran its shutdown"

@@ -63,14 +63,27 @@ def test_the_same_figure_gives_the_same_bytes(figure):
     assert plotting._png(figure) == plotting._png(figure)
 
 
-def two_panels():
+def two_panels(deferred: bool = False, layout: bool = True):
     plotting.setup()
     fig, axes = plotting.panel_grid(3, 2, (4, 3), sharey=True)
     for i, ax in enumerate(axes):
         ax.plot([2010, 2015, 2020], [1000 * i, 2000, 3000 + i])
-        ax.set_title(f"Region {i + 1}")
-    fig.tight_layout()
+        ax.set_title(f"Region {i + 1} med en lang titel")
+    if layout:
+        plotting.tight_layout(fig) if deferred else fig.tight_layout()
     return fig
+
+
+@pytest.mark.parametrize("one_core", [False, True])
+def test_a_layout_left_to_the_drawing_gives_the_pictures_of_one_made_at_once(monkeypatch, one_core):
+    if one_core:
+        monkeypatch.setattr(forked, "available", lambda: False)
+    at_once = plotting._wide_and_narrow(two_panels())
+    plain = two_panels(deferred=True)
+    assert plotting._png(plain) == at_once[0]  # JupyterLab's way: drawn in turn
+    assert plotting._wide_and_narrow(two_panels(deferred=True)) == at_once
+    assert plotting._png(two_panels(layout=False)) != at_once[0]  # the layout is not a no-op here
+    plt.close("all")
 
 
 def test_the_stacked_version_drawn_in_a_second_process_is_the_same(monkeypatch):

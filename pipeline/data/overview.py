@@ -13,7 +13,7 @@ from pipeline.data.read import describe
 from pipeline.publish import fmt
 from pipeline.publish.fmt import number, percent, quantity
 from pipeline.publish.marks import mark_initiatives
-from pipeline.publish.plotting import danish_axis, year_axis
+from pipeline.publish.plotting import danish_axis, tight_layout, year_axis
 
 
 def overview(dataset: Dataset, min_cell: int) -> pd.DataFrame:
@@ -62,7 +62,7 @@ def plot_national_totals(totals: pd.DataFrame, initiatives: pd.DataFrame | None 
         year_axis(ax)
         ax.legend(loc="lower right")
         mark_initiatives(ax, initiatives, NATIONAL)
-    fig.tight_layout()
+    tight_layout(fig)
     return fig
 
 

@@ -7,6 +7,7 @@ leadership report only shows saved figures.
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import itertools
 import math
@@ -75,6 +76,37 @@ def year_axis(ax: Axes) -> None:
     ax.xaxis.set_major_formatter("{x:.0f}")
 
 
+def tight_layout(fig: Figure) -> None:
+    """Lay ``fig`` out as ``fig.tight_layout()`` does, once, where it is drawn.
+
+    The layout measures every text of the figure, about as long as building the figure itself.
+    Left to the drawing (``show``, which draws in a forked child in a stage, or any other
+    draw), it is computed there, at the point and the dpi ``fig.tight_layout()`` at the end
+    of the figure function would have used, so the pictures are the same bytes.
+    """
+    fig.set_layout_engine(_tight_once()())
+
+
+@functools.cache
+def _tight_once() -> type:
+    """The layout engine of ``tight_layout`` (a class made on first use: matplotlib is imported
+    inside functions)."""
+    from matplotlib.layout_engine import TightLayoutEngine
+
+    class TightOnce(TightLayoutEngine):
+        def execute(self, fig: Figure) -> None:
+            fig.tight_layout()  # leaves no engine behind, as a direct call does
+
+    return TightOnce
+
+
+def _settle(fig: Figure) -> None:
+    """Compute a layout ``tight_layout`` left for later, now (at the figure's own dpi)."""
+    engine = fig.get_layout_engine()
+    if engine is not None and isinstance(engine, _tight_once()):
+        engine.execute(fig)
+
+
 def panel_grid(
     n: int, max_cols: int, panel_size: tuple[float, float], sharey: bool = False
 ) -> tuple[Figure, list[Axes]]:
@@ -132,6 +164,7 @@ def _wide_and_narrow(fig: Figure) -> tuple[bytes, bytes | None]:
     With a second core the stacked version is drawn at the same time in a forked child
     (``forked``); if the child fails, it is drawn here.
     """
+    _settle(fig)  # once, not in both processes
     if not _side_by_side(fig):
         return _png(fig), None
     if not forked.available():
@@ -237,6 +270,7 @@ def stack_panels(fig: Figure, min_width: float = 4.8) -> bool:
 
     if not _side_by_side(fig):
         return False
+    _settle(fig)  # the figure as laid out side by side is what is stacked
     axes = _panels(fig)
     nrows, ncols = axes[0].get_subplotspec().get_gridspec().get_geometry()
     for ax in fig.axes:
@@ -278,6 +312,7 @@ def _png(fig: Figure) -> bytes:
     from matplotlib.colors import to_rgba
     from matplotlib.image import imsave
 
+    _settle(fig)  # before the dpi changes
     fig.set_dpi(DPI)
     shown_on = fig.canvas
     try:

@@ -12,7 +12,7 @@ import pandas as pd
 from pipeline.data.contract import NATIONAL
 from pipeline.publish.labels import GROUP_LABELS, MEASURE_LABELS, MODEL_LABELS
 from pipeline.publish.marks import mark_initiatives
-from pipeline.publish.plotting import COLORS, danish_axis, panel_grid, year_axis
+from pipeline.publish.plotting import COLORS, danish_axis, panel_grid, tight_layout, year_axis
 
 # The specialty a patient or physician group belongs to, for the initiatives marked on it.
 GROUP_SPECIALTY = {
@@ -62,7 +62,7 @@ def plot_index(
         mark_initiatives(ax, initiatives, geography, specialty=GROUP_SPECIALTY.get(group))
     axes[0].set_ylabel(f"Indeks ({base_year} = 100)")
     axes[0].legend(loc="upper left")
-    fig.tight_layout()
+    tight_layout(fig)
     return fig
 
 
@@ -140,7 +140,7 @@ def plot_projection(
         year_axis(ax)
         mark_initiatives(ax, initiatives, geography, specialty=GROUP_SPECIALTY.get(group))
     axes[0].legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
+    tight_layout(fig)
     return fig
 
 
@@ -194,7 +194,7 @@ def plot_gap(
         year_axis(ax)
         mark_initiatives(ax, initiatives, geography)
     axes[0].legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
+    tight_layout(fig)
     return fig
 
 
@@ -216,5 +216,5 @@ def plot_backtest(by_horizon: pd.DataFrame):
     for ax in (left, right):
         ax.set_xticks(sorted(by_horizon["horizon"].unique()))
     left.legend(fontsize=8)
-    fig.tight_layout()
+    tight_layout(fig)
     return fig

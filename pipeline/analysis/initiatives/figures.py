@@ -34,7 +34,14 @@ from pipeline.analysis.initiatives.tables import (
 from pipeline.publish.fmt import number
 from pipeline.publish.fmt import percent as pct
 from pipeline.publish.marks import mark_initiatives
-from pipeline.publish.plotting import COLORS, LINESTYLES, MARKERS, panel_grid, year_axis
+from pipeline.publish.plotting import (
+    COLORS,
+    LINESTYLES,
+    MARKERS,
+    panel_grid,
+    tight_layout,
+    year_axis,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -279,5 +286,5 @@ def plot_initiative(
             plot_placebos(ax[2], pl, None if pd.isna(p) else float(p))
         else:
             _empty(ax[2], f"Ingen placebo-fordeling: {reason_text(row)}")
-    fig.tight_layout()
+    tight_layout(fig)
     return fig

@@ -23,6 +23,7 @@ from pipeline.publish.plotting import (
     MARKERS,
     danish_axis,
     panel_grid,
+    tight_layout,
     year_axis,
 )
 
@@ -70,7 +71,7 @@ def plot_cif(
         danish_axis(ax, percent=True, decimals=0)
     axes[0].set_ylabel("Kumuleret andel")
     axes[0].legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
+    tight_layout(fig)
     return fig
 
 
@@ -102,7 +103,7 @@ def plot_forest(table: pd.DataFrame, title: str, xlabel: str = "Hazard ratio (lo
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set(title=title, xlabel=xlabel)
     ax.grid(axis="y", visible=False)
-    fig.tight_layout()
+    tight_layout(fig)
     return fig
 
 
@@ -127,7 +128,7 @@ def plot_schoenfeld(binned: pd.DataFrame, term: str):
         ylabel="Log hazard ratio",
     )
     ax.legend(fontsize=8)
-    fig.tight_layout()
+    tight_layout(fig)
     return fig
 
 
@@ -158,7 +159,7 @@ def plot_fill_rates(rates: pd.DataFrame, initiatives: pd.DataFrame | None = None
         mark_initiatives(ax, initiatives, contract.NATIONAL)
     axes[0].set_ylabel("Andel besat")
     axes[0].legend(loc="lower left", fontsize=8)
-    fig.tight_layout()
+    tight_layout(fig)
     return fig
 
 
@@ -187,5 +188,5 @@ def plot_funnel(table: pd.DataFrame):
     danish_axis(ax, percent=True, decimals=0)
     year_axis(ax)
     ax.legend(loc="lower left", fontsize=8)
-    fig.tight_layout()
+    tight_layout(fig)
     return fig

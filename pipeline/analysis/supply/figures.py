@@ -22,7 +22,7 @@ from pipeline.publish.labels import (
     label_of,
     lever_amount,
 )
-from pipeline.publish.plotting import COLORS, danish_axis, panel_grid, year_axis
+from pipeline.publish.plotting import COLORS, danish_axis, panel_grid, tight_layout, year_axis
 
 
 def _errors(mid: pd.Series, low: pd.Series, high: pd.Series) -> list[np.ndarray]:
@@ -95,7 +95,7 @@ def plot_scenarios(
         year_axis(ax)
     axes[0].set_ylabel("Personer")
     axes[0].legend(loc="upper left", fontsize=7)
-    fig.tight_layout()
+    tight_layout(fig)
     return fig
 
 
@@ -124,7 +124,7 @@ def plot_levers_and_uncertainty(levers: pd.DataFrame, sensitivity: pd.DataFrame)
     right.set_xlabel("Manglende speciallæger (80 % mørk, 95 % lys)")
     danish_axis(right, axis="x")
     right.grid(axis="y", visible=False)
-    fig.tight_layout()
+    tight_layout(fig)
     return fig
 
 
@@ -176,7 +176,7 @@ def plot_tornado(levers: pd.DataFrame):
 
     fig, ax = plt.subplots(figsize=(8, 0.75 * len(levers) + 1.4))
     _lever_bars(ax, levers)
-    fig.tight_layout()
+    tight_layout(fig)
     return fig
 
 
@@ -225,7 +225,7 @@ def plot_regional_gap(summary: pd.DataFrame, scenarios: Sequence[str], year: int
     danish_axis(ax)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8)
-    fig.tight_layout()
+    tight_layout(fig)
     return fig
 
 
@@ -261,7 +261,7 @@ def plot_definitions(table: pd.DataFrame):
     )
     danish_axis(ax, axis="x")
     ax.grid(axis="y", visible=False)
-    fig.tight_layout()
+    tight_layout(fig)
     return fig
 
 
@@ -307,7 +307,7 @@ def plot_base_years(table: pd.DataFrame):
     danish_axis(ax)
     year_axis(ax)
     ax.legend(fontsize=8)
-    fig.tight_layout()
+    tight_layout(fig)
     return fig
 
 
@@ -348,7 +348,7 @@ def plot_targets(table: pd.DataFrame, scenarios: Sequence[str]):
         )
         danish_axis(ax, axis="x")
         ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
+    tight_layout(fig)
     return fig
 
 
@@ -381,5 +381,5 @@ def plot_backtest(result: pd.DataFrame):
         danish_axis(ax)
         year_axis(ax)
     axes[0].legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
+    tight_layout(fig)
     return fig

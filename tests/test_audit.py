@@ -292,3 +292,14 @@ def test_what_a_stage_publishes_is_saved_for_the_report_stage(tmp_path):
     sensitive = {"funnel:Sjælland:followed-converted": {("2018", "Sjælland", "followed"): 1}}
     audit_module.save(tmp_path / "cells.json", cells, ratios, sensitive)
     assert audit_module.load(tmp_path / "cells.json") == (cells, ratios, sensitive)
+
+
+def test_numpy_scalars_in_keys_are_saved_as_python_values(tmp_path):
+    key = (np.int64(2018), ("Sjælland", np.bool_(True), np.float64(0.5)))
+    audit_module.save(tmp_path / "cells.json", [Cell("c", {key: np.float64(1)}, np.int64(7))])
+    (cell,), _, _ = audit_module.load(tmp_path / "cells.json")
+    assert cell.terms == {(2018, ("Sjælland", True, 0.5)): 1.0}
+    assert cell.value == 7 and type(cell.value) is int
+    with pytest.raises(TypeError, match="set cannot be written"):
+        audit_module.save(tmp_path / "other.json", [Cell("c", {"a": 1}, {1})])
+    assert not (tmp_path / "other.json").exists()

@@ -372,3 +372,21 @@ def test_overlapping_i_posts_are_found_as_a_plain_loop_finds_them():
     assert (9, 8) in expected[:MAX_LINES_PER_CHECK]  # (row, earlier row); P000a sorts first
     named = [tuple(int(x) for x in re.findall(r"(?:csv:|row )(\d+)", line)) for line in found]
     assert named == expected[:MAX_LINES_PER_CHECK]
+
+
+def test_a_columns_distinct_values_are_shared_but_never_stale():
+    from pipeline.data import ingest as ingest_module
+
+    before = len(ingest_module._DISTINCT)
+    text = pd.Series([" a", "b", "a ", "b"], dtype="string[pyarrow]")
+    tidy = ingest_module._per_distinct(text, lambda s: s.str.strip())
+    codes, distinct = ingest_module._distinct(tidy)  # known from tidying: not factorised again
+    assert list(distinct) == ["a", "b"] and list(codes) == [0, 1, 0, 1]
+    check = ingest_module._on_distinct(lambda s: s != "b")
+    assert list(check(tidy)) == [True, False, True, False]
+    tidy[0] = "c"  # the column's data replaced: what was found for the old data is not used
+    assert list(ingest_module._on_distinct(lambda s: s != "c")(tidy)) == [False, True, True, True]
+    codes, distinct = ingest_module._distinct(tidy)
+    assert list(distinct.take(codes)) == ["c", "b", "a", "b"]
+    del text, tidy, codes, distinct
+    assert len(ingest_module._DISTINCT) == before  # entries go with their data

@@ -18,6 +18,7 @@ import logging
 import os
 import shutil
 import tempfile
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cache, partial
@@ -504,16 +505,56 @@ def _parse_dates(text: pd.Series) -> pd.Series:
 _REPEATING = {"year", "int", "float", "code", "codes", "date", "bool"}
 
 
+# A column's distinct values, by its Arrow data (immutable, so an entry cannot go stale; it
+# goes with the data): the column's checks and its parsing share one factorisation, which for
+# a million cells costs more than the checks themselves.
+_DISTINCT: dict[int, tuple[weakref.ref, np.ndarray, pd.Series]] = {}
+
+
+def _distinct(text: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """``text``'s codes (one per row) and distinct values."""
+    data = getattr(text.array, "_pa_array", None)
+    known = _DISTINCT.get(id(data)) if data is not None else None
+    if known is not None and known[0]() is data:
+        return known[1], known[2]
+    codes, uniques = pd.factorize(text, use_na_sentinel=False)
+    distinct = pd.Series(uniques, dtype=text.dtype)
+    _remember(text, codes, distinct)
+    return codes, distinct
+
+
+def _remember(text: pd.Series, codes: np.ndarray, distinct: pd.Series) -> None:
+    data = getattr(text.array, "_pa_array", None)
+    if data is not None:
+        key = id(data)
+        gone = weakref.ref(data, lambda _: _DISTINCT.pop(key, None))
+        # Kept while the column is: in the smallest integer type (a code column's in a byte).
+        small = codes.astype(np.min_scalar_type(max(len(distinct) - 1, 0)), copy=False)
+        _DISTINCT[key] = (gone, small, distinct)
+
+
 def _per_distinct(text: pd.Series, fn: Callable[[pd.Series], Any]) -> pd.Series:
     """``fn(text)``, computed once per distinct value and spread back to the rows."""
-    codes, uniques = pd.factorize(text, use_na_sentinel=False)
-    result = pd.Series(fn(pd.Series(uniques, dtype=text.dtype)))
-    return pd.Series(result.array.take(codes), index=text.index, name=text.name)
+    codes, distinct = _distinct(text)
+    result = pd.Series(fn(distinct))
+    out = pd.Series(result.array.take(codes), index=text.index, name=text.name)
+    if out.dtype == text.dtype:  # text made from text (tidied): its distinct values are known
+        inner, uniques = pd.factorize(result, use_na_sentinel=False)
+        _remember(out, inner[codes], pd.Series(uniques, dtype=text.dtype))
+    return out
 
 
 def _on_distinct(fn: Callable[[pd.Series], pd.Series]) -> Callable[[pd.Series], pd.Series]:
     """A check of text cells made once per distinct value (a missing answer fails)."""
-    return lambda text: _per_distinct(text, fn).fillna(False).astype(bool)
+
+    def check(text: pd.Series) -> pd.Series:
+        codes, distinct = _distinct(text)
+        ok = pd.Series(fn(distinct)).fillna(False).to_numpy(dtype=bool)
+        # Most checks pass everywhere: then nothing is spread back.
+        passed = np.ones(len(text), bool) if ok.all() else ok[codes]
+        return pd.Series(passed, index=text.index, name=text.name)
+
+    return check
 
 
 def _parse_distinct(text: pd.Series, col: Column) -> pd.Series:

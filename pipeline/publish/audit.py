@@ -702,7 +702,9 @@ def save(
         ],
         "sensitive": {name: _pairs(terms) for name, terms in (sensitive or {}).items()},
     }
-    write_bytes(Path(path), json.dumps(data, ensure_ascii=False).encode("utf-8"))
+    # json writes tuples (nested too) as lists; numpy scalars go through ``_plain``.
+    text = json.dumps(data, ensure_ascii=False, default=_plain)
+    write_bytes(Path(path), text.encode("utf-8"))
 
 
 def load(path: str | Path) -> tuple[list[Cell], list[Ratio], dict[str, dict[Hashable, float]]]:
@@ -717,14 +719,14 @@ def load(path: str | Path) -> tuple[list[Cell], list[Ratio], dict[str, dict[Hash
 
 
 def _pairs(terms: Terms) -> list[list]:
-    return [[_plain_key(k), float(v)] for k, v in terms.items()]
+    return [[k, float(v)] for k, v in terms.items()]
 
 
-def _plain_key(key: Any) -> Any:
-    """A key as JSON holds it: tuples as lists (nested too), numpy scalars as Python's."""
-    if isinstance(key, tuple):
-        return [_plain_key(k) for k in key]
-    return key.item() if isinstance(key, np.generic) else key
+def _plain(value: Any) -> Any:
+    """A numpy scalar in a key as Python's (what json cannot write itself)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} cannot be written to an audit file")
 
 
 def _terms(pairs: list[list]) -> dict[Hashable, float]:

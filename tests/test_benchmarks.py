@@ -1,7 +1,8 @@
 """The data-size benchmarks stay runnable: each runs end to end at a small size.
 
 The demo-pipeline benchmarks (repro.py, notebooks.py) run `dvc repro` several times; the
-pipeline tests cover the same commands.
+pipeline tests cover the same commands; stage_profile.py's measured child runs on the
+end-to-end project.
 """
 
 from __future__ import annotations
@@ -46,3 +47,31 @@ def test_benchmark_runs_small(tmp_path, script, args, row):
     assert result["machine"].endswith(f"Python {sys.version.split()[0]}")
     measured = result["rows"][row]
     assert measured["wall_s"] > 0 and measured["peak_mb"] > 10
+
+
+@pytest.mark.slow
+def test_stage_profile_measures_and_profiles_a_stage(built, tmp_path):
+    """stage_profile.py's measured child: a stage's analysis and its figures apart, each with
+    CPU seconds and a cProfile dump (on a copy: the child writes the stage's outputs)."""
+    import shutil
+
+    project = tmp_path / "project"
+    shutil.copytree(built, project, ignore=shutil.ignore_patterns("cache", ".git"))
+    modules = tmp_path / "modules.json"
+    modules.write_text(json.dumps(["pipeline.analysis.growth.models", "no.such.module"]))
+    profile_to = tmp_path / "profile-growth"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "stage_profile.py"), "--child", "growth",
+         str(modules), "--profile-to", str(profile_to)],
+        cwd=project, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    parts = json.loads(done.stdout.strip().splitlines()[-1])
+    assert parts["n_figures"] >= 3  # growth's figures were collected, not drawn in the cells
+    assert parts["analysis_s"] > 0 and parts["figures_s"] > 0
+    import pstats
+
+    drawn = pstats.Stats(f"{profile_to}-figures.prof")
+    assert any(name == "_both_in_turn" for (_, _, name) in drawn.stats)
+    analysed = pstats.Stats(f"{profile_to}-analysis.prof")
+    assert not any(name == "_both_in_turn" for (_, _, name) in analysed.stats)

@@ -1,0 +1,193 @@
+"""Where a stage's time goes: imports, analysis, figures; and what that allows on this machine.
+
+    python benchmarks/stage_profile.py [STAGE ...] [--top N] [--sort cumtime|tottime]
+                                       [--filter REGEX]
+
+In a scratch copy of the project (inputs made by one ``dvc repro``), each stage's notebook
+cells run in a fresh plain Python process, as ``notebooks.py`` runs them, in three parts:
+
+* **imports**: every module the stage's own cells import (the modules of its floor);
+* **analysis**: the cells, with ``plotting.show`` only collecting the figures: in a stage this
+  is the notebook kernel's own work;
+* **figures**: drawing the collected figures, both versions (``plotting._both_in_turn``): in a
+  stage this runs in forked children, on the other core.
+
+Each part's CPU seconds come from a run without the profiler (its overhead is large for
+Python-heavy code); a second run under ``cProfile`` prints the functions that dominate the
+analysis and the figures, and keeps ``benchmarks/results/profile-STAGE-{analysis,figures}.prof``
+(open with ``python -m pstats`` or snakeviz).
+
+The last column is a bound, not a measurement: on ``C`` cores a stage cannot take less than
+its floor (``notebooks.py``: kernel start and imports) plus ``max(analysis, (analysis +
+figures) / C)``, the analysis being one process and the figures able to use every core. It
+tells how much CPU a stage must lose before "within 1.5x its floor" is possible at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import importlib
+import io
+import json
+import os
+import pstats
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from common import BIN, RESULTS, env, machine, measure, scratch_copy
+
+import pipeline  # noqa: F401  (first: it keeps nbformat from building jsonschema's IRI grammar)
+
+STAGES = ("ingest", "growth", "retention", "initiatives", "supply", "report")
+HERE = Path(__file__).resolve()
+
+
+def _run_cells(stage: str, root: Path) -> list:
+    """The stage's cells in this process, figures collected instead of drawn."""
+    import matplotlib.pyplot as plt
+
+    from notebooks import _stage_code
+    from pipeline.publish import plotting
+
+    figures: list = []
+
+    def collect(fig, alt, path=None):  # plotting.show's signature
+        figures.append(fig)
+        plt.close(fig)  # pyplot lets go of it; the drawing needs only the Figure object
+
+    plotting.show = collect
+    spec, params, nb = _stage_code(stage, root)
+    namespace = {"__name__": "__main__"}
+    with contextlib.redirect_stdout(io.StringIO()):
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            exec(compile(cell.source, str(spec.notebook), "exec"), namespace)
+            if "parameters" in cell.metadata.get("tags", []):
+                namespace.update(params)
+        if stage == "report":
+            from pipeline.params import load_params
+            from pipeline.publish.pages import publish
+
+            publish(root, load_params(root))
+    return figures
+
+
+def child(stage: str, root: Path, modules: list[str], profile_to: Path | None) -> dict:
+    """One measured run of a stage's parts in this (fresh) process."""
+    os.environ["MPLBACKEND"] = "Agg"
+    os.chdir(root)
+    sys.path.insert(0, str(HERE.parent))
+    start = time.process_time()
+    for name in modules:
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
+    imports = time.process_time() - start
+    from pipeline.publish import plotting
+
+    profiler = cProfile.Profile() if profile_to else None
+    start = time.process_time()
+    if profiler:
+        profiler.enable()
+    figures = _run_cells(stage, root)
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(f"{profile_to}-analysis.prof")
+        profiler = cProfile.Profile()
+        profiler.enable()
+    analysis = time.process_time() - start
+    start = time.process_time()
+    for fig in figures:
+        plotting._both_in_turn(fig)
+    drawing = time.process_time() - start
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(f"{profile_to}-figures.prof")
+    return {"imports_s": imports, "analysis_s": analysis, "figures_s": drawing,
+            "n_figures": len(figures)}  # fmt: skip
+
+
+def _child_run(stage: str, project: Path, modules: Path, profile_to: Path | None) -> dict:
+    command = [sys.executable, str(HERE), "--child", stage, str(modules)]
+    if profile_to:
+        command += ["--profile-to", str(profile_to)]
+    done = subprocess.run(command, cwd=project, env=env(), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"profiling {stage} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _top(path: Path, sort: str, pattern: str, top: int) -> str:
+    out = io.StringIO()
+    stats = pstats.Stats(str(path), stream=out)
+    stats.sort_stats(sort).print_stats(pattern, top)
+    lines = out.getvalue().splitlines()
+    head = next((i for i, line in enumerate(lines) if "ncalls" in line), 0)
+    return "\n".join("    " + line[:150] for line in lines[head:] if line.strip())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("stages", nargs="*", default=list(STAGES))
+    parser.add_argument("--top", type=int, default=15, help="functions shown per part")
+    parser.add_argument("--sort", default="cumtime", choices=["cumtime", "tottime"])
+    parser.add_argument("--filter", default="pipeline/", help="regex on analysis functions")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--profile-to", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        stage, modules = args.child
+        result = child(stage, Path.cwd(), json.loads(Path(modules).read_text()), args.profile_to)
+        print(json.dumps(result))
+        return
+    unknown = sorted(set(args.stages) - set(STAGES))
+    if unknown:
+        raise SystemExit(f"unknown stage(s) {', '.join(unknown)}: choose from {', '.join(STAGES)}")
+    cores = os.cpu_count() or 1
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    rows = {}
+    with scratch_copy("bench-profile-") as project:
+        measure([str(BIN / "dvc"), "repro"], project)  # every input in place
+        for stage in args.stages:
+            modules = project / f".modules-{stage}.json"
+            subprocess.run(
+                [sys.executable, str(HERE.parent / "notebooks.py"), "plain", stage, str(modules)],
+                cwd=project, env=env(), check=True, capture_output=True,
+            )  # fmt: skip
+            floor = measure([sys.executable, str(HERE.parent / "notebooks.py"), "floor", stage,
+                             str(modules)], project)["wall_s"]  # fmt: skip
+            parts = _child_run(stage, project, modules, None)
+            profile_to = RESULTS / f"profile-{stage}"
+            _child_run(stage, project, modules, profile_to)
+            a, d = parts["analysis_s"], parts["figures_s"]
+            bound = floor + max(a, (a + d) / cores)
+            rows[stage] = {**parts, "floor_s": floor, "bound_s": bound,
+                           "bound_over_floor": bound / floor}  # fmt: skip
+            print(
+                f"\n== {stage}: floor {floor:.1f} s; CPU: imports {parts['imports_s']:.2f} s, "
+                f"analysis {a:.2f} s, figures {d:.2f} s ({parts['n_figures']}); "
+                f"bound on {cores} cores {bound:.1f} s = {bound / floor:.2f} x floor"
+            )
+            for part in ("analysis", "figures"):
+                if part == "figures" and not parts["n_figures"]:
+                    continue
+                # The figures' time is matplotlib's: shown unfiltered.
+                pattern = args.filter if part == "analysis" else ""
+                print(f"  -- {part} (cProfile, {args.sort}, {pattern!r}):")
+                print(_top(Path(f"{profile_to}-{part}.prof"), args.sort, pattern, args.top))
+    print(f"\nstage_profile on {machine()}")
+    for stage, r in rows.items():
+        print(f"  {stage:<12} floor {r['floor_s']:5.1f} s  analysis {r['analysis_s']:5.2f} s  "
+              f"figures {r['figures_s']:5.2f} s  bound {r['bound_s']:5.1f} s "
+              f"({r['bound_over_floor']:.2f} x floor)")  # fmt: skip
+    (RESULTS / "stage_profile.json").write_text(
+        json.dumps({"machine": machine(), "cores": cores, "rows": rows}, indent=2)
+    )
+
+
+if __name__ == "__main__":
+    main()

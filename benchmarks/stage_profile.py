@@ -3,24 +3,27 @@
     python benchmarks/stage_profile.py [STAGE ...] [--top N] [--sort cumtime|tottime]
                                        [--filter REGEX]
 
-In a scratch copy of the project (inputs made by one ``dvc repro``), each stage's notebook
-cells run in a fresh plain Python process, as ``notebooks.py`` runs them, in three parts:
+In a scratch copy of the project (inputs made by one ``dvc repro``), each stage runs in a fresh
+plain Python process, its notebook cells as ``notebooks.py`` runs them, in parts:
 
 * **imports**: every module the stage's own cells import (the modules of its floor);
-* **analysis**: the cells, with ``plotting.show`` only collecting the figures: in a stage this
-  is the notebook kernel's own work;
+* **analysis**: the cells, with ``plotting.show`` only collecting the figures, and the runner's
+  step after the notebook (``stages.AFTER_NOTEBOOK``): in a stage, the kernel's and the
+  runner's own work, one after the other;
 * **figures**: drawing the collected figures, both versions (``plotting._both_in_turn``): in a
-  stage this runs in forked children, on the other core.
+  stage this runs in forked children, on the other core;
+* **beside**: the runner's step beside the notebook (``stages.BESIDE_NOTEBOOK``, the report's
+  researcher pages), in a stage a forked child too.
 
 Each part's CPU seconds come from a run without the profiler (its overhead is large for
-Python-heavy code); a second run under ``cProfile`` prints the functions that dominate the
-analysis and the figures, and keeps ``benchmarks/results/profile-STAGE-{analysis,figures}.prof``
-(open with ``python -m pstats`` or snakeviz).
+Python-heavy code); a second run under ``cProfile`` prints the functions that dominate each
+part and keeps ``benchmarks/results/profile-STAGE-PART.prof`` (open with ``python -m pstats``
+or snakeviz).
 
 The last column is a bound, not a measurement: on ``C`` cores a stage cannot take less than
 its floor (``notebooks.py``: kernel start and imports) plus ``max(analysis, (analysis +
-figures) / C)``, the analysis being one process and the figures able to use every core. It
-tells how much CPU a stage must lose before "within 1.5x its floor" is possible at all.
+figures + beside) / C)``, the analysis being one process and the rest able to use every core.
+It tells how much CPU a stage must lose before "within 1.5x its floor" is possible at all.
 """
 
 from __future__ import annotations
@@ -69,12 +72,15 @@ def _run_cells(stage: str, root: Path) -> list:
             exec(compile(cell.source, str(spec.notebook), "exec"), namespace)
             if "parameters" in cell.metadata.get("tags", []):
                 namespace.update(params)
-        if stage == "report":
-            from pipeline.params import load_params
-            from pipeline.publish.pages import publish
-
-            publish(root, load_params(root))
     return figures
+
+
+def _step(steps: dict[str, tuple[str, str]], stage: str):
+    """The runner's step before or beside the notebook (``pipeline.stages``), or None."""
+    if stage not in steps:
+        return None
+    module, name = steps[stage]
+    return getattr(importlib.import_module(module), name)
 
 
 def child(stage: str, root: Path, modules: list[str], profile_to: Path | None) -> dict:
@@ -87,28 +93,39 @@ def child(stage: str, root: Path, modules: list[str], profile_to: Path | None) -
         with contextlib.suppress(Exception):
             importlib.import_module(name)
     imports = time.process_time() - start
+    from pipeline.params import load_params
     from pipeline.publish import plotting
+    from pipeline.stages import AFTER_NOTEBOOK, BESIDE_NOTEBOOK
 
-    profiler = cProfile.Profile() if profile_to else None
-    start = time.process_time()
-    if profiler:
-        profiler.enable()
-    figures = _run_cells(stage, root)
-    if profiler:
-        profiler.disable()
-        profiler.dump_stats(f"{profile_to}-analysis.prof")
-        profiler = cProfile.Profile()
-        profiler.enable()
-    analysis = time.process_time() - start
-    start = time.process_time()
-    for fig in figures:
-        plotting._both_in_turn(fig)
-    drawing = time.process_time() - start
-    if profiler:
-        profiler.disable()
-        profiler.dump_stats(f"{profile_to}-figures.prof")
-    return {"imports_s": imports, "analysis_s": analysis, "figures_s": drawing,
-            "n_figures": len(figures)}  # fmt: skip
+    params = load_params(root)
+    beside, after = _step(BESIDE_NOTEBOOK, stage), _step(AFTER_NOTEBOOK, stage)
+    parts: dict[str, float] = {}
+    figures: list = []
+
+    def analysis() -> None:  # the kernel's work, and the runner's step after the notebook
+        figures.extend(_run_cells(stage, root))
+        if after is not None:
+            after(root, params, prepared)
+
+    prepared = None
+    for part, work in (
+        # The runner's forked child computes this while the notebook runs (the report's pages).
+        ("beside", (lambda: None) if beside is None else lambda: beside(root, params)),
+        ("analysis", analysis),
+        ("figures", lambda: [plotting._both_in_turn(fig) for fig in figures]),
+    ):
+        profiler = cProfile.Profile() if profile_to else None
+        start = time.process_time()
+        if profiler:
+            profiler.enable()
+        result = work()
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(f"{profile_to}-{part}.prof")
+        parts[f"{part}_s"] = time.process_time() - start
+        if part == "beside":
+            prepared = result
+    return {"imports_s": imports, **parts, "n_figures": len(figures)}
 
 
 def _child_run(stage: str, project: Path, modules: Path, profile_to: Path | None) -> dict:
@@ -163,27 +180,30 @@ def main() -> None:
             parts = _child_run(stage, project, modules, None)
             profile_to = RESULTS / f"profile-{stage}"
             _child_run(stage, project, modules, profile_to)
-            a, d = parts["analysis_s"], parts["figures_s"]
+            a, d = parts["analysis_s"], parts["figures_s"] + parts["beside_s"]
             bound = floor + max(a, (a + d) / cores)
             rows[stage] = {**parts, "floor_s": floor, "bound_s": bound,
                            "bound_over_floor": bound / floor}  # fmt: skip
             print(
                 f"\n== {stage}: floor {floor:.1f} s; CPU: imports {parts['imports_s']:.2f} s, "
-                f"analysis {a:.2f} s, figures {d:.2f} s ({parts['n_figures']}); "
+                f"analysis {a:.2f} s, figures {parts['figures_s']:.2f} s "
+                f"({parts['n_figures']}), beside the notebook {parts['beside_s']:.2f} s; "
                 f"bound on {cores} cores {bound:.1f} s = {bound / floor:.2f} x floor"
             )
-            for part in ("analysis", "figures"):
-                if part == "figures" and not parts["n_figures"]:
+            for part in ("analysis", "figures", "beside"):
+                if part != "analysis" and parts[f"{part}_s"] < 0.01:
                     continue
                 # The figures' time is matplotlib's: shown unfiltered.
-                pattern = args.filter if part == "analysis" else ""
+                pattern = "" if part == "figures" else args.filter
                 print(f"  -- {part} (cProfile, {args.sort}, {pattern!r}):")
                 print(_top(Path(f"{profile_to}-{part}.prof"), args.sort, pattern, args.top))
     print(f"\nstage_profile on {machine()}")
     for stage, r in rows.items():
-        print(f"  {stage:<12} floor {r['floor_s']:5.1f} s  analysis {r['analysis_s']:5.2f} s  "
-              f"figures {r['figures_s']:5.2f} s  bound {r['bound_s']:5.1f} s "
-              f"({r['bound_over_floor']:.2f} x floor)")  # fmt: skip
+        print(
+            f"  {stage:<12} floor {r['floor_s']:5.1f} s  analysis {r['analysis_s']:5.2f} s  "
+            f"figures {r['figures_s']:5.2f} s  beside {r['beside_s']:5.2f} s  "
+            f"bound {r['bound_s']:5.1f} s ({r['bound_over_floor']:.2f} x floor)"
+        )
     (RESULTS / "stage_profile.json").write_text(
         json.dumps({"machine": machine(), "cores": cores, "rows": rows}, indent=2)
     )

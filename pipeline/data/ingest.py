@@ -511,9 +511,15 @@ _REPEATING = {"year", "int", "float", "code", "codes", "date", "bool"}
 _DISTINCT: dict[int, tuple[weakref.ref, np.ndarray, pd.Series]] = {}
 
 
+def _arrow_data(text: pd.Series) -> object | None:
+    """The immutable Arrow array behind an Arrow-backed string column (None for any other):
+    the key of ``_DISTINCT``. pandas keeps it in a private attribute, read only here."""
+    return getattr(text.array, "_pa_array", None)
+
+
 def _distinct(text: pd.Series) -> tuple[np.ndarray, pd.Series]:
     """``text``'s codes (one per row) and distinct values."""
-    data = getattr(text.array, "_pa_array", None)
+    data = _arrow_data(text)
     known = _DISTINCT.get(id(data)) if data is not None else None
     if known is not None and known[0]() is data:
         return known[1], known[2]
@@ -524,7 +530,7 @@ def _distinct(text: pd.Series) -> tuple[np.ndarray, pd.Series]:
 
 
 def _remember(text: pd.Series, codes: np.ndarray, distinct: pd.Series) -> None:
-    data = getattr(text.array, "_pa_array", None)
+    data = _arrow_data(text)
     if data is not None:
         key = id(data)
         gone = weakref.ref(data, lambda _: _DISTINCT.pop(key, None))

@@ -103,7 +103,7 @@ def _tight_once() -> type:
 def _settle(fig: Figure) -> None:
     """Compute a layout ``tight_layout`` left for later, now (at the figure's own dpi)."""
     engine = fig.get_layout_engine()
-    if engine is not None and isinstance(engine, _tight_once()):
+    if isinstance(engine, _tight_once()):
         engine.execute(fig)
 
 

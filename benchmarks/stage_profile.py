@@ -149,7 +149,7 @@ def _top(path: Path, sort: str, pattern: str, top: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("stages", nargs="*", default=list(STAGES))
+    parser.add_argument("stages", nargs="*", default=list(STAGES), help="default: every stage")
     parser.add_argument("--top", type=int, default=15, help="functions shown per part")
     parser.add_argument("--sort", default="cumtime", choices=["cumtime", "tottime"])
     parser.add_argument("--filter", default="pipeline/", help="regex on analysis functions")

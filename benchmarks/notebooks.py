@@ -35,6 +35,20 @@ def _stage_code(stage: str, root: Path):
     return spec, params, jupytext.read(root / spec.notebook)
 
 
+def run_cells(stage: str, root: Path) -> None:
+    """Execute one stage's notebook cells in this process (``root`` the working directory),
+    with the parameters ``dvc repro`` injects after its parameters cell, output discarded."""
+    spec, params, nb = _stage_code(stage, root)
+    namespace = {"__name__": "__main__"}
+    with contextlib.redirect_stdout(io.StringIO()):
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            exec(compile(cell.source, f"{spec.notebook}", "exec"), namespace)
+            if "parameters" in cell.metadata.get("tags", []):
+                namespace.update(params)
+
+
 def run_plain(stages: list[str], root: Path, modules_out: Path | None = None) -> None:
     """Execute the stages' notebook cells in this process, as a plain script would."""
     os.environ["MPLBACKEND"] = "Agg"
@@ -44,16 +58,8 @@ def run_plain(stages: list[str], root: Path, modules_out: Path | None = None) ->
 
     imported: set[str] = set()
     for stage in stages:
-        spec, params, nb = _stage_code(stage, root)
-        namespace = {"__name__": "__main__"}
         before = set(sys.modules)
-        with contextlib.redirect_stdout(io.StringIO()):
-            for cell in nb.cells:
-                if cell.cell_type != "code":
-                    continue
-                exec(compile(cell.source, f"{spec.notebook}", "exec"), namespace)
-                if "parameters" in cell.metadata.get("tags", []):
-                    namespace.update(params)
+        run_cells(stage, root)
         if stage == "report":
             publish(root, load_params(root))
         imported |= set(sys.modules) - before

@@ -39,7 +39,9 @@ import pstats
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from common import BIN, RESULTS, env, machine, measure, scratch_copy
 
@@ -50,10 +52,10 @@ HERE = Path(__file__).resolve()
 
 
 def _run_cells(stage: str, root: Path) -> list:
-    """The stage's cells in this process, figures collected instead of drawn."""
+    """The stage's cells in this process, its figures collected instead of drawn."""
     import matplotlib.pyplot as plt
 
-    from notebooks import _stage_code
+    from notebooks import run_cells
     from pipeline.publish import plotting
 
     figures: list = []
@@ -63,20 +65,12 @@ def _run_cells(stage: str, root: Path) -> list:
         plt.close(fig)  # pyplot lets go of it; the drawing needs only the Figure object
 
     plotting.show = collect
-    spec, params, nb = _stage_code(stage, root)
-    namespace = {"__name__": "__main__"}
-    with contextlib.redirect_stdout(io.StringIO()):
-        for cell in nb.cells:
-            if cell.cell_type != "code":
-                continue
-            exec(compile(cell.source, str(spec.notebook), "exec"), namespace)
-            if "parameters" in cell.metadata.get("tags", []):
-                namespace.update(params)
+    run_cells(stage, root)
     return figures
 
 
 def _step(steps: dict[str, tuple[str, str]], stage: str):
-    """The runner's step before or beside the notebook (``pipeline.stages``), or None."""
+    """The runner's step after or beside the notebook (``pipeline.stages``), or None."""
     if stage not in steps:
         return None
     module, name = steps[stage]
@@ -92,28 +86,16 @@ def child(stage: str, root: Path, modules: list[str], profile_to: Path | None) -
     for name in modules:
         with contextlib.suppress(Exception):
             importlib.import_module(name)
-    imports = time.process_time() - start
+    parts = {"imports_s": time.process_time() - start}
     from pipeline.params import load_params
     from pipeline.publish import plotting
     from pipeline.stages import AFTER_NOTEBOOK, BESIDE_NOTEBOOK
 
     params = load_params(root)
     beside, after = _step(BESIDE_NOTEBOOK, stage), _step(AFTER_NOTEBOOK, stage)
-    parts: dict[str, float] = {}
-    figures: list = []
 
-    def analysis() -> None:  # the kernel's work, and the runner's step after the notebook
-        figures.extend(_run_cells(stage, root))
-        if after is not None:
-            after(root, params, prepared)
-
-    prepared = None
-    for part, work in (
-        # The runner's forked child computes this while the notebook runs (the report's pages).
-        ("beside", (lambda: None) if beside is None else lambda: beside(root, params)),
-        ("analysis", analysis),
-        ("figures", lambda: [plotting._both_in_turn(fig) for fig in figures]),
-    ):
+    def timed(part: str, work: Callable[[], Any]) -> Any:
+        """``work()``, its CPU seconds kept as ``PART_s`` (and its profile, with profile_to)."""
         profiler = cProfile.Profile() if profile_to else None
         start = time.process_time()
         if profiler:
@@ -123,9 +105,20 @@ def child(stage: str, root: Path, modules: list[str], profile_to: Path | None) -
             profiler.disable()
             profiler.dump_stats(f"{profile_to}-{part}.prof")
         parts[f"{part}_s"] = time.process_time() - start
-        if part == "beside":
-            prepared = result
-    return {"imports_s": imports, **parts, "n_figures": len(figures)}
+        return result
+
+    # The runner computes this in a forked child while the notebook runs (the report's pages).
+    prepared = timed("beside", lambda: beside(root, params) if beside else None)
+
+    def analysis() -> list:  # the kernel's work, then the runner's step after the notebook
+        figures = _run_cells(stage, root)
+        if after is not None:
+            after(root, params, prepared)
+        return figures
+
+    figures = timed("analysis", analysis)
+    timed("figures", lambda: [plotting._both_in_turn(fig) for fig in figures])
+    return {**parts, "n_figures": len(figures)}
 
 
 def _child_run(stage: str, project: Path, modules: Path, profile_to: Path | None) -> dict:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import pstats
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -53,8 +55,6 @@ def test_benchmark_runs_small(tmp_path, script, args, row):
 def test_stage_profile_measures_and_profiles_a_stage(built, tmp_path):
     """stage_profile.py's measured child: a stage's analysis and its figures apart, each with
     CPU seconds and a cProfile dump (on a copy: the child writes the stage's outputs)."""
-    import shutil
-
     project = tmp_path / "project"
     shutil.copytree(built, project, ignore=shutil.ignore_patterns("cache", ".git"))
     modules = tmp_path / "modules.json"
@@ -69,8 +69,6 @@ def test_stage_profile_measures_and_profiles_a_stage(built, tmp_path):
     parts = json.loads(done.stdout.strip().splitlines()[-1])
     assert parts["n_figures"] >= 3  # growth's figures were collected, not drawn in the cells
     assert parts["analysis_s"] > 0 and parts["figures_s"] > 0
-    import pstats
-
     drawn = pstats.Stats(f"{profile_to}-figures.prof")
     assert any(name == "_both_in_turn" for (_, _, name) in drawn.stats)
     analysed = pstats.Stats(f"{profile_to}-analysis.prof")

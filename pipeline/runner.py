@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pipeline import forked
+from pipeline import forked, spare
 from pipeline.environment import KERNEL_NAME, kernel_env
 from pipeline.errors import InputError, Interrupted, StageError
 from pipeline.params import check, load_params
@@ -81,7 +81,8 @@ def run_stage(name: str, root: Path | str = ".", timeout: int | None = None) -> 
     beside = _start_beside(name, root, params) if spec.notebook is not None else None
     try:
         if spec.notebook is not None:
-            _execute(spec, root, parameters, timeout or DEFAULT_TIMEOUT)
+            spare_for_next = spare.enabled() and _has_dependents(spec, stages)
+            _execute(spec, root, parameters, timeout or DEFAULT_TIMEOUT, spare_for_next)
         if name in AFTER_NOTEBOOK:
             module, function = AFTER_NOTEBOOK[name]
             step = getattr(importlib.import_module(module), function)
@@ -157,10 +158,12 @@ def check_code_deps(spec: StageSpec, root: Path) -> None:
         )
 
 
-def _execute(spec: StageSpec, root: Path, parameters: dict[str, Any], timeout: int) -> None:
+def _execute(
+    spec: StageSpec, root: Path, parameters: dict[str, Any], timeout: int, spare_for_next: bool
+) -> None:
     # The kernel first: it starts while papermill and jupytext are imported and the notebook is
     # read and checked (half a second of every stage).
-    kernel = Kernel(root)
+    kernel = Kernel(root, spare_for_next)
     try:
         import jupytext
         import papermill
@@ -174,7 +177,10 @@ def _execute(spec: StageSpec, root: Path, parameters: dict[str, Any], timeout: i
     notebook.cells.insert(0, setup_cell())
     notebook.cells.append(finish_cell())
     target = root / spec.executed_notebook
-    log.info("%s: running %s with kernel %s", spec.name, spec.notebook, KERNEL_NAME)
+    log.info(
+        "%s: running %s with kernel %s%s", spec.name, spec.notebook, KERNEL_NAME,
+        " (started during the stage before)" if kernel.adopted is not None else "",
+    )  # fmt: skip
     try:
         execute_notebook(notebook, target, parameters, root, timeout, kernel)
     except papermill.PapermillExecutionError as exc:
@@ -191,6 +197,18 @@ def _execute(spec: StageSpec, root: Path, parameters: dict[str, Any], timeout: i
         ) from None
 
 
+def _has_dependents(spec: StageSpec, stages: dict[str, StageSpec]) -> bool:
+    """Whether another of ``stages`` depends on an output of ``spec``."""
+    outs = [out.as_posix() for out in spec.outs]
+    return any(
+        dep == out or dep.startswith(f"{out}/")
+        for other in stages.values()
+        if other.name != spec.name
+        for dep in other.deps
+        for out in outs
+    )
+
+
 class Kernel:
     """The project kernel, started in ``root`` when made, so that it boots while the runner
     goes on (papermill needs it only later).
@@ -201,7 +219,7 @@ class Kernel:
     ``stop`` ends it where papermill never ran.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, spare_for_next: bool = False) -> None:
         from jupyter_client.manager import AsyncKernelManager
         from jupyter_core.utils import run_sync
 
@@ -210,7 +228,9 @@ class Kernel:
         # The connection file (with its key) and the sockets live in one private directory,
         # named after this process so that a run killed outright is cleaned up by the next one.
         self.private = tempfile.mkdtemp(prefix=f"{PRIVATE_PREFIX}{os.getpid()}-")
+        self.adopted: Path | None = None  # the folder of a spare kernel taken over
         private = self.private
+        kernel = self
 
         class PrivateKernelManager(AsyncKernelManager):
             def __init__(self, **kwargs: Any):
@@ -228,8 +248,24 @@ class Kernel:
                 await super()._async_interrupt_kernel()
 
             async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
-                await super()._async_launch_kernel(kernel_cmd, **kw)
+                # The command with its connection file as the kernel spec names it: what a
+                # spare started for this command is compared with.
+                cmd = [p.replace(self.connection_file, "{connection_file}") for p in kernel_cmd]
+                env = kw.get("env") or dict(os.environ)
+                taken = spare.adopt(root, cmd, env) if spare.enabled() else None
+                if taken is None:
+                    await super()._async_launch_kernel(kernel_cmd, **kw)
+                else:
+                    kernel.adopted, process = taken
+                    self.load_connection_file(str(kernel.adopted / "kernel.json"))
+                    provisioner = self.provisioner
+                    assert provisioner is not None
+                    provisioner.process = process  # type: ignore[attr-defined]
+                    provisioner.pid = provisioner.pgid = process.pid  # type: ignore[attr-defined]
+                    provisioner.connection_info = self.get_connection_info()
                 _KERNELS.add(int(self.provisioner.pid))  # type: ignore[union-attr]
+                if spare_for_next:
+                    spare.start(root, cmd, env, _watched_links()[-1][1])
 
         self._run_sync = run_sync
         self.manager = PrivateKernelManager(kernel_name=KERNEL_NAME)
@@ -255,6 +291,8 @@ class Kernel:
             self._run_sync(self.manager.cleanup_resources)()
         finally:
             shutil.rmtree(self.private, ignore_errors=True)
+            if self.adopted is not None:
+                shutil.rmtree(self.adopted, ignore_errors=True)
             _KERNELS.clear()
 
 

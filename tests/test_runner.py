@@ -115,8 +115,8 @@ def test_missing_parameter_in_notebook_is_an_error(tmp_path, monkeypatch):
     started = []
 
     class Recorded(runner.Kernel):
-        def __init__(self, root):
-            super().__init__(root)
+        def __init__(self, root, spare_for_next=False):
+            super().__init__(root, spare_for_next)
             started.append((self, self.manager.provisioner.pid))
 
     monkeypatch.setattr(runner, "Kernel", Recorded)

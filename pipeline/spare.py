@@ -1,0 +1,241 @@
+"""A spare kernel for the next stage, started while this one runs (``dvc repro`` on Linux).
+
+DVC runs the stages one after the other, and each starts a kernel that boots ipykernel and
+imports pandas, SciPy, matplotlib, ... before its first cell does any work: 2-3 s of every
+stage, on one core while the other is mostly idle. So a stage that other stages depend on
+starts one more kernel, with the same command and environment as the next stage's own would
+have, which imports the heavy third-party libraries (``WARM_IMPORTS``, nothing of
+``pipeline``: the next stage imports the project's code itself) and waits. The next stage's
+runner adopts it instead of starting a kernel of its own.
+
+It is adopted only if its command and environment are those the adopting runner would start
+its kernel with (``DVC_STAGE`` aside, which the adopter sets in it before it runs a cell), so
+its kernel computes what a kernel of its own would (the tests compare every table, figure and
+metric). The spare holds no data until adopted. It ends itself when ``dvc`` ends, when it is
+not adopted within ``WAIT_S`` seconds, and, once adopted, when its adopter ends; a spare that
+does not answer within ``ACK_S`` is killed and the adopter starts its own kernel.
+
+``LAEGEDAEKNING_SPARE_KERNEL=0`` turns spares off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PREFIX = "laegedaekning-spare-"  # then the pid of dvc: leftovers are cleaned like kernels'
+WAIT_S = 120.0  # a spare nobody adopts ends after this
+ACK_S = 3.0  # how long an adopter waits for the spare to take its environment
+# Set per stage by DVC or jupyter_client: they differ between a spare and its adopter.
+PER_STAGE_ENV = ("DVC_STAGE", "JPY_PARENT_PID", "JPY_SESSION_NAME")
+# What the stages' kernels import at their start, from the heaviest: the libraries the project's
+# code imports, and what pandas and matplotlib import to read parquet and save PNGs.
+WARM_IMPORTS = (
+    "numpy",
+    "pandas",
+    "pyarrow.parquet",
+    "pyarrow.dataset",
+    "scipy.optimize",
+    "scipy.stats",
+    "matplotlib.pyplot",
+    "matplotlib.backends.backend_agg",
+    "PIL.PngImagePlugin",
+    "statsmodels.genmod.generalized_linear_model",
+    "statsmodels.genmod.families",
+    "statsmodels.duration.survfunc",
+    "statsmodels.nonparametric.smoothers_lowess",
+    "statsmodels.stats.proportion",
+    "IPython.display",
+    "nbconvert",
+)
+
+
+def enabled() -> bool:
+    """Whether spares are used: under ``dvc repro`` on Linux, unless turned off."""
+    return (
+        sys.platform == "linux"
+        and "DVC_STAGE" in os.environ
+        and os.environ.get("LAEGEDAEKNING_SPARE_KERNEL", "1") != "0"
+    )
+
+
+def _key(root: Path) -> str:
+    return hashlib.sha256(str(root).encode()).hexdigest()[:12]
+
+
+def _start_time(pid: int) -> int | None:
+    """When ``pid`` started (clock ticks since boot), None if it is gone or a zombie: a pid and
+    its start time name one process, also after the pid is reused."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return None if fields[0] in "ZX" else int(fields[19])
+
+
+def _comparable(env: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in env.items() if k not in PER_STAGE_ENV}
+
+
+# The code the spare runs at its start (``exec_lines``), in a namespace of its own: a thread that
+# ends the kernel when its owner ends (dvc, then the adopter), then the imports.
+_WATCH = """
+import importlib, json, os, shutil, threading, time
+def _watch(folder, owner, deadline):
+    def end():
+        shutil.rmtree(folder, ignore_errors=True)
+        os._exit(0)
+    def alive(pid, start):
+        try:
+            stat = open(f"/proc/{pid}/stat").read()
+        except OSError:
+            return False
+        fields = stat[stat.rindex(")") + 2:].split()
+        return fields[0] not in "ZX" and int(fields[19]) == start
+    claim = os.path.join(folder, "claim")
+    while True:
+        if deadline is not None:
+            try:
+                with open(claim) as f:
+                    taken = json.load(f)
+            except (OSError, ValueError):
+                taken = None
+            if taken is not None:
+                for name in taken["unset"]:
+                    os.environ.pop(name, None)
+                os.environ.update(taken["env"])
+                owner, deadline = (taken["pid"], taken["start"]), None
+                open(os.path.join(folder, "ack"), "w").close()
+            elif time.monotonic() > deadline:
+                end()
+        if not alive(*owner):
+            end()
+        time.sleep(0.05 if deadline is not None else 0.5)
+threading.Thread(target=_watch, args=ARGS, name="spare-owner", daemon=True).start()
+import sys
+sys.modules.setdefault("rfc3987_syntax", None)  # as pipeline/__init__.py does, before nbformat
+for name in MODULES:
+    try:
+        importlib.import_module(name)
+    except Exception:
+        pass
+"""
+
+
+def start(root: Path, cmd: list[str], env: dict[str, str], host: int) -> None:
+    """Start a spare kernel in ``root`` as ``cmd`` (a kernel command whose connection file is
+    the ``{connection_file}`` placeholder) with ``env``; it ends when ``host`` (dvc) ends."""
+    from jupyter_client.connect import write_connection_file
+
+    host_start = _start_time(host)
+    if host_start is None:
+        return
+    folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{host}-{_key(root)}-"))
+    connection = folder / "kernel.json"
+    write_connection_file(str(connection), transport="ipc", ip=str(folder / "kernel"))
+    watch = folder / "watch.py"
+    args = (str(folder), (host, host_start), time.monotonic() + WAIT_S)
+    watch.write_text(f"ARGS = {args!r}\nMODULES = {WARM_IMPORTS!r}\n{_WATCH}")
+    line = f"exec(open({str(watch)!r}).read(), {{}})"
+    launched = [part.replace("{connection_file}", str(connection)) for part in cmd]
+    # JPY_PARENT_PID=1: no parent poller (its parent, this runner, ends first; the thread
+    # above watches dvc instead) and no connection banner on the terminal.
+    process = subprocess.Popen(
+        [*launched, f"--IPKernelApp.exec_lines={line}"],
+        cwd=root, env={**env, "JPY_PARENT_PID": "1"}, stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    spec = {"cmd": cmd, "env": _comparable(env), "pid": process.pid}
+    tmp = folder / "spec.json.tmp"
+    tmp.write_text(json.dumps(spec))
+    tmp.rename(folder / "spec.json")  # an adopter reads the spec whole or not at all
+
+
+class SpareProcess:
+    """The adopted kernel as ``subprocess.Popen`` is to jupyter_client (not our child: its
+    exit status is not ours to read)."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int, start: int) -> None:
+        self.pid, self._start, self.returncode = pid, start, None
+
+    def poll(self) -> int | None:
+        if self.returncode is None and _start_time(self.pid) != self._start:
+            self.returncode = 0
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        end = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if end is not None and time.monotonic() > end:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout or 0)
+            time.sleep(0.02)
+        return 0
+
+    def send_signal(self, signum: int) -> None:
+        if self.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+def adopt(root: Path, cmd: list[str], env: dict[str, str]) -> tuple[Path, SpareProcess] | None:
+    """Take a spare started for ``root`` with ``cmd`` and ``env`` (see ``start``): its folder
+    (with ``kernel.json``) and process, or None if there is none to take."""
+    for folder in sorted(Path(tempfile.gettempdir()).glob(f"{PREFIX}*-{_key(root)}-*")):
+        try:
+            spec = json.loads((folder / "spec.json").read_text())
+        except (OSError, ValueError):
+            continue  # being started, or not ours
+        pid, wanted = spec["pid"], _comparable(env)
+        start_time = _start_time(pid)
+        if start_time is None or spec["cmd"] != cmd or spec["env"] != wanted:
+            discard(folder, pid if start_time is not None else None)  # stale: another env
+            continue
+        claim = {
+            "pid": os.getpid(),
+            "start": _start_time(os.getpid()),
+            "env": {k: v for k, v in env.items() if k in PER_STAGE_ENV},
+            "unset": [k for k in PER_STAGE_ENV if k not in env],
+        }
+        tmp = folder / f"claim.{os.getpid()}"
+        tmp.write_text(json.dumps(claim))
+        try:
+            os.link(tmp, folder / "claim")  # one adopter wins
+        except FileExistsError:
+            continue
+        finally:
+            tmp.unlink(missing_ok=True)
+        end = time.monotonic() + ACK_S
+        while not (folder / "ack").exists():
+            if time.monotonic() > end or _start_time(pid) != start_time:
+                discard(folder, pid)
+                break
+            time.sleep(0.01)
+        else:
+            return folder, SpareProcess(pid, start_time)
+    return None
+
+
+def discard(folder: Path, pid: int | None = None) -> None:
+    """End a spare (if ``pid``) and remove its folder."""
+    if pid is not None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+    shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,171 @@
+"""Spare kernels: a stage under `dvc repro` starts the next stage's kernel, which that stage
+adopts only if it would have started the same kernel; a spare ends with dvc, with its adopter,
+or when nobody adopts it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+from pipeline import runner, spare
+from pipeline.stages import load_stages
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="spares are Linux only")
+
+
+def test_only_stages_that_others_depend_on_start_a_spare():
+    stages = load_stages(ROOT)
+    has = {name: runner._has_dependents(spec, stages) for name, spec in stages.items()}
+    assert has["ingest"] and has["growth"] and has["supply"]
+    assert not has["report"], "nothing runs after the report: its spare would be wasted"
+
+
+def test_spares_only_under_dvc_and_not_when_turned_off(monkeypatch):
+    monkeypatch.delenv("DVC_STAGE", raising=False)
+    assert not spare.enabled()
+    monkeypatch.setenv("DVC_STAGE", "growth")
+    assert spare.enabled()
+    monkeypatch.setenv("LAEGEDAEKNING_SPARE_KERNEL", "0")
+    assert not spare.enabled()
+
+
+def spares_of(root: Path) -> list[Path]:
+    return sorted(Path(tempfile.gettempdir()).glob(f"{spare.PREFIX}*-{spare._key(root)}-*"))
+
+
+def pid_of(folder: Path) -> int | None:
+    try:
+        return json.loads((folder / "spec.json").read_text())["pid"]
+    except OSError:
+        return None
+
+
+def wait_until(condition, timeout: float = 30) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def run_in(kernel: runner.Kernel, code: str) -> str:
+    """What ``code`` prints in ``kernel``."""
+    from jupyter_client import BlockingKernelClient
+
+    client = BlockingKernelClient()
+    client.load_connection_info(kernel.manager.get_connection_info())
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        printed: list[str] = []
+
+        def output(msg):
+            if msg["msg_type"] == "stream":
+                printed.append(msg["content"]["text"])
+
+        reply = client.execute_interactive(code, output_hook=output, timeout=60)
+        assert reply["content"]["status"] == "ok", reply["content"]
+        return "".join(printed)
+    finally:
+        client.stop_channels()
+
+
+@pytest.fixture
+def under_dvc(monkeypatch, tmp_path):
+    monkeypatch.setenv("DVC_STAGE", "ingest")
+    monkeypatch.delenv("LAEGEDAEKNING_SPARE_KERNEL", raising=False)
+    yield tmp_path
+    for folder in spares_of(tmp_path):
+        pid = pid_of(folder)
+        spare.discard(folder, pid if pid and spare._start_time(pid) else None)
+
+
+@pytest.mark.slow
+def test_the_next_stage_adopts_the_spare_a_stage_started(under_dvc, monkeypatch):
+    root = under_dvc
+    host = subprocess.Popen(["sleep", "60"])  # dvc
+    monkeypatch.setattr(runner, "_watched_links", lambda: [(os.getpid(), host.pid)])
+    first = runner.Kernel(root, spare_for_next=True)
+    try:
+        assert first.adopted is None
+        assert wait_until(lambda: any((f / "spec.json").exists() for f in spares_of(root)))
+        monkeypatch.setenv("DVC_STAGE", "growth")
+        second = runner.Kernel(root)
+        try:
+            assert second.adopted is not None, "the spare was not adopted"
+            printed = run_in(
+                second,
+                "import os, sys\n"
+                "print(os.environ['DVC_STAGE'], os.getcwd(), 'pandas' in sys.modules,"
+                " 'pipeline' in sys.modules, sorted(k for k in dir() if not k.startswith('_')))",
+            )
+            stage, cwd, pandas, pipeline, names = printed.split(" ", 4)
+            assert stage == "growth", "the adopter's DVC_STAGE is set in the kernel"
+            assert cwd == str(root)
+            assert pandas == "True", "the heavy libraries are imported already"
+            assert pipeline == "False", "the project's code is left to the stage"
+            assert "importlib" not in names and "threading" not in names, names
+        finally:
+            pid = second.manager.provisioner.pid
+            second.stop()
+        assert wait_until(lambda: spare._start_time(pid) is None, 10), "the kernel outlived stop"
+        assert not second.adopted.exists()
+    finally:
+        first.stop()
+        host.kill()
+        host.wait()
+
+
+@pytest.mark.slow
+def test_a_spare_for_another_environment_is_not_adopted(under_dvc, monkeypatch):
+    root = under_dvc
+    host = subprocess.Popen(["sleep", "60"])
+    try:
+        monkeypatch.setenv("LAEGEDAEKNING_TEST_SETTING", "a")
+        cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+        env = dict(os.environ)
+        spare.start(root, cmd, env, host.pid)
+        assert wait_until(lambda: any((f / "spec.json").exists() for f in spares_of(root)))
+        changed = {**env, "LAEGEDAEKNING_TEST_SETTING": "b"}
+        assert spare.adopt(root, cmd, changed) is None
+        assert spares_of(root) == [], "a stale spare is ended and removed"
+        assert spare.adopt(root, [*cmd, "--debug"], env) is None
+    finally:
+        host.kill()
+        host.wait()
+
+
+@pytest.mark.slow
+def test_a_spare_ends_when_dvc_ends_and_when_nobody_adopts_it(under_dvc, monkeypatch):
+    root = under_dvc
+    cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    host = subprocess.Popen(["sleep", "60"])
+    spare.start(root, cmd, dict(os.environ), host.pid)
+    (folder,) = spares_of(root)
+    pid = pid_of(folder)
+    assert pid is not None and spare._start_time(pid) is not None
+    host.kill()
+    host.wait()
+    assert wait_until(lambda: spare._start_time(pid) is None), "the spare outlived dvc"
+    assert wait_until(lambda: not folder.exists()), "its folder (with the key) is left"
+
+    monkeypatch.setattr(spare, "WAIT_S", 0.5)
+    host = subprocess.Popen(["sleep", "60"])
+    try:
+        spare.start(root, cmd, dict(os.environ), host.pid)
+        (folder,) = spares_of(root)
+        pid = pid_of(folder)
+        assert pid is not None
+        assert wait_until(lambda: spare._start_time(pid) is None), "nobody adopted it, it stays"
+    finally:
+        host.kill()
+        host.wait()

@@ -124,11 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     code = _main(args)
     if args.command == "run" and argv is None:  # the process is the stage's: end it now
-        _exit_without_teardown(code)
+        exit_without_teardown(code)
     return code
 
 
-def _exit_without_teardown(code: int) -> None:
+def exit_without_teardown(code: int) -> None:
     """End the process as ``sys.exit(code)`` would, without Python's teardown of its modules.
 
     A stage's runner has imported papermill, nbconvert, pandas, ... (about a thousand modules):

@@ -257,3 +257,35 @@ def test_the_kernel_is_killed_after_the_last_cell_not_shut_down(tmp_path):
     runner.execute_notebook(str(source), tmp_path / "out.ipynb", {"x": 2}, ROOT, timeout=60)
     assert (tmp_path / "out.ipynb").exists()
     assert not marker.exists(), "the kernel ran its shutdown"
+
+
+def test_a_stage_ends_without_teardown_but_with_its_exit_handlers_and_output():
+    code = (
+        "import atexit, sys\n"
+        "from pipeline.cli import exit_without_teardown\n"
+        "atexit.register(lambda: print('exit handler ran'))\n"
+        "sys.stdout.write('buffered, not yet written')\n"
+        "exit_without_teardown(3)\n"
+        "print('not reached')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 3
+    assert done.stdout == "buffered, not yet writtenexit handler ran\n"
+
+
+def test_papermill_and_jupytext_import_without_what_the_runner_does_not_use():
+    code = (
+        "import sys\n"
+        "from pipeline.runner import _import_papermill_and_jupytext\n"
+        "jupytext, papermill = _import_papermill_and_jupytext()\n"
+        "print(sorted(m for m in ('jupyter_server', 'pyarrow') if m in sys.modules))\n"
+        "import pyarrow.parquet\n"  # hidden only while they were imported
+        "print(jupytext.__name__, papermill.__name__, pyarrow.parquet.__name__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["[]", "jupytext papermill pyarrow.parquet"]

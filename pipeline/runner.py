@@ -232,6 +232,16 @@ def _import_papermill_and_jupytext() -> tuple[Any, Any]:
     return jupytext, papermill
 
 
+def _spare_step(step: Any, *args: Any) -> Any:
+    """``step(*args)`` of the spare kernels, which only save time: if it fails (a full
+    temporary directory, say), the stage goes on with a kernel of its own."""
+    try:
+        return step(*args)
+    except Exception as exc:  # any failure: the stage does not need a spare
+        log.debug("spare kernel: %s failed: %s", step.__name__, exc)
+        return None
+
+
 @functools.cache
 def _ready_client() -> type:
     """jupyter_client's kernel client, ready once the kernel has answered on both channels.
@@ -313,7 +323,7 @@ class Kernel:
                 # spare started for this command is compared with.
                 cmd = [p.replace(self.connection_file, "{connection_file}") for p in kernel_cmd]
                 env = kw.get("env") or dict(os.environ)
-                taken = spare.adopt(root, cmd, env) if spare.enabled() else None
+                taken = _spare_step(spare.adopt, root, cmd, env) if spare.enabled() else None
                 if taken is None:
                     await super()._async_launch_kernel(kernel_cmd, **kw)
                 else:
@@ -326,7 +336,7 @@ class Kernel:
                     provisioner.connection_info = self.get_connection_info()
                 _KERNELS.add(int(self.provisioner.pid))  # type: ignore[union-attr]
                 if spare_for_next:
-                    spare.start(root, cmd, env, _watched_links()[-1][1])
+                    _spare_step(spare.start, root, cmd, env, _watched_links()[-1][1])
 
         self._run_sync = run_sync
         self.manager = PrivateKernelManager(kernel_name=KERNEL_NAME)

@@ -211,8 +211,10 @@ def adopt(root: Path, cmd: list[str], env: dict[str, str]) -> tuple[Path, SpareP
         claim = {
             "pid": os.getpid(),
             "start": _start_time(os.getpid()),
-            "env": {k: v for k, v in env.items() if k in PER_STAGE_ENV},
-            "unset": [k for k in PER_STAGE_ENV if k not in env],
+            # As jupyter_client's launcher sets it for a kernel of its own.
+            "env": {"JPY_PARENT_PID": str(os.getpid())}
+            | {k: v for k, v in env.items() if k in PER_STAGE_ENV},
+            "unset": [k for k in PER_STAGE_ENV if k not in env and k != "JPY_PARENT_PID"],
         }
         tmp = folder / f"claim.{os.getpid()}"
         tmp.write_text(json.dumps(claim))

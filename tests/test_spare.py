@@ -105,11 +105,13 @@ def test_the_next_stage_adopts_the_spare_a_stage_started(under_dvc, monkeypatch)
             printed = run_in(
                 second,
                 "import os, sys\n"
-                "print(os.environ['DVC_STAGE'], os.getcwd(), 'pandas' in sys.modules,"
+                "print(os.environ['DVC_STAGE'], os.environ['JPY_PARENT_PID'], os.getcwd(),"
+                " 'pandas' in sys.modules,"
                 " 'pipeline' in sys.modules, sorted(k for k in dir() if not k.startswith('_')))",
             )
-            stage, cwd, pandas, pipeline, names = printed.split(" ", 4)
+            stage, parent, cwd, pandas, pipeline, names = printed.split(" ", 5)
             assert stage == "growth", "the adopter's DVC_STAGE is set in the kernel"
+            assert parent == str(os.getpid()), "JPY_PARENT_PID names the adopter"
             assert cwd == str(root)
             assert pandas == "True", "the heavy libraries are imported already"
             assert pipeline == "False", "the project's code is left to the stage"
@@ -169,3 +171,19 @@ def test_a_spare_ends_when_dvc_ends_and_when_nobody_adopts_it(under_dvc, monkeyp
     finally:
         host.kill()
         host.wait()
+
+
+@pytest.mark.slow
+def test_a_stage_whose_spare_fails_goes_on_with_a_kernel_of_its_own(under_dvc, monkeypatch):
+    def full_disk(*_args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(spare, "start", full_disk)
+    monkeypatch.setattr(spare, "adopt", full_disk)
+    kernel = runner.Kernel(under_dvc, spare_for_next=True)
+    try:
+        assert kernel.adopted is None
+        assert run_in(kernel, "print(6 * 7)") == "42\n"
+    finally:
+        kernel.stop()
+    assert spares_of(under_dvc) == []

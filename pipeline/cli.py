@@ -7,6 +7,7 @@ no traceback; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import logging
 import os
@@ -135,8 +136,6 @@ def exit_without_teardown(code: int) -> None:
     tearing them down takes 0.3-0.6 s of every stage, after its files are written and closed and
     its kernel ended. The exit handlers still run and the standard streams are flushed.
     """
-    import atexit
-
     atexit._run_exitfuncs()  # CPython's own: what exit runs first (logging's flush among them)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):

@@ -30,6 +30,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 from pipeline import forked, spare
@@ -250,8 +251,6 @@ def _ready_client() -> type:
     0.2 s, to drop what is left of the handshake: 0.2 s of every stage. nbclient only takes
     the outputs that answer its own requests, so those leftovers are ignored either way.
     """
-    from queue import Empty
-
     from jupyter_client.asynchronous import AsyncKernelClient
 
     class ReadyClient(AsyncKernelClient):

@@ -15,7 +15,8 @@ metric). The spare holds no data until adopted. It ends itself when ``dvc`` ends
 not adopted within ``WAIT_S`` seconds, and, once adopted, when its adopter ends; a spare that
 does not answer within ``ACK_S`` is killed and the adopter starts its own kernel.
 
-``LAEGEDAEKNING_SPARE_KERNEL=0`` turns spares off.
+``LAEGEDAEKNING_SPARE_KERNEL=0`` turns spares off. jupyter_client is imported inside
+``start``, where a spare is made: the runner imports this module for every stage, spare or not.
 """
 
 from __future__ import annotations

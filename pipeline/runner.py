@@ -500,11 +500,8 @@ _SHELLS = frozenset({"sh", "dash", "bash", "zsh", "ksh", "fish"})
 
 def _parent_of(pid: int) -> int | None:
     """Parent pid of ``pid`` from /proc (None where there is no /proc or the process is gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(stat[stat.rindex(")") + 2 :].split()[1])  # after "(comm) ": state, ppid
+    fields = spare.proc_stat(pid)
+    return None if fields is None else int(fields[1])
 
 
 def _name_of(pid: int) -> str:

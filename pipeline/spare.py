@@ -73,22 +73,28 @@ def _key(root: Path) -> str:
     return hashlib.sha256(str(root).encode()).hexdigest()[:12]
 
 
-def _start_time(pid: int) -> int | None:
-    """When ``pid`` started (clock ticks since boot), None if it is gone or a zombie: a pid and
-    its start time name one process, also after the pid is reused."""
+def proc_stat(pid: int) -> list[str] | None:
+    """The fields of ``/proc/PID/stat`` after "(comm)": state, ppid, ... (None where there is no
+    /proc or the process is gone)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return None if fields[0] in "ZX" else int(fields[19])
+    return stat[stat.rindex(")") + 2 :].split()
+
+
+def _start_time(pid: int) -> int | None:
+    """When ``pid`` started (clock ticks since boot), None if it is gone or a zombie: a pid and
+    its start time name one process, also after the pid is reused."""
+    fields = proc_stat(pid)
+    return None if fields is None or fields[0] in "ZX" else int(fields[19])
 
 
 def _comparable(env: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if k not in PER_STAGE_ENV}
 
 
-# The code the spare runs at its start (``exec_lines``), in a namespace of its own: a thread that
+# The code the spare runs at its start (in ``exec_lines``), in a namespace of its own: a thread that
 # ends the kernel when its owner ends (dvc, then the adopter), then the imports.
 _WATCH = """
 import importlib, json, os, shutil, threading, time
@@ -144,10 +150,12 @@ def start(root: Path, cmd: list[str], env: dict[str, str], host: int) -> None:
     folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{host}-{_key(root)}-"))
     connection = folder / "kernel.json"
     write_connection_file(str(connection), transport="ipc", ip=str(folder / "kernel"))
-    watch = folder / "watch.py"
     args = (str(folder), (host, host_start), time.monotonic() + WAIT_S)
-    watch.write_text(f"ARGS = {args!r}\nMODULES = {WARM_IMPORTS!r}\n{_WATCH}")
-    line = f"exec(open({str(watch)!r}).read(), {{}})"
+    # The code itself, not a file in the folder: the folder is removed once dvc has ended
+    # (the watcher's own end, or the next run's clean-up), maybe before the kernel reads it,
+    # and a spare without its watcher would never end.
+    code = f"ARGS = {args!r}\nMODULES = {WARM_IMPORTS!r}\n{_WATCH}"
+    line = f"exec({code!r}, {{}})"
     launched = [part.replace("{connection_file}", str(connection)) for part in cmd]
     # JPY_PARENT_PID=1: no parent poller (its parent, this runner, ends first; the thread
     # above watches dvc instead) and no connection banner on the terminal.
@@ -228,7 +236,8 @@ def adopt(root: Path, cmd: list[str], env: dict[str, str]) -> tuple[Path, SpareP
         end = time.monotonic() + ACK_S
         while not (folder / "ack").exists():
             if time.monotonic() > end or _start_time(pid) != start_time:
-                discard(folder, pid)
+                # Killed only while it is still the spare: a pid that ended may be reused.
+                discard(folder, pid if _start_time(pid) == start_time else None)
                 break
             time.sleep(0.01)
         else:

@@ -187,3 +187,20 @@ def test_a_stage_whose_spare_fails_goes_on_with_a_kernel_of_its_own(under_dvc, m
     finally:
         kernel.stop()
     assert spares_of(under_dvc) == []
+
+
+@pytest.mark.slow
+def test_a_spare_whose_folder_is_cleaned_up_early_still_ends_with_dvc(under_dvc):
+    """The next run's clean-up removes the folder of a dead dvc's spare, maybe before the
+    spare's kernel has booted: its watcher must not need anything in it."""
+    root = under_dvc
+    cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    host = subprocess.Popen(["sleep", "60"])
+    spare.start(root, cmd, dict(os.environ), host.pid)
+    (folder,) = spares_of(root)
+    pid = pid_of(folder)
+    host.kill()
+    host.wait()
+    runner.clean_leftovers(root)  # dvc is dead: its spare's folder goes
+    assert not folder.exists()
+    assert wait_until(lambda: spare._start_time(pid) is None), "the spare outlived dvc"

@@ -12,7 +12,6 @@ import contextlib
 import logging
 import os
 import sys
-import traceback
 from pathlib import Path
 
 from pipeline.errors import InputError, Interrupted, StageError
@@ -128,18 +127,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run" and argv is None:  # the process is the stage's: end it now
         exit_without_teardown(code)
     return code
-
-
-def run_handed_over(argv: list[str]) -> int:
-    """``python -m pipeline ARGV`` in a spare runner (``pipeline/spare_runner.py``): its exit
-    code, as the stage's own process would have exited."""
-    try:
-        return _main(build_parser().parse_args(argv))
-    except SystemExit as exc:  # argparse's usage errors
-        return exc.code if isinstance(exc.code, int) else 1
-    except BaseException:  # a bug: its traceback, as Python would print it
-        traceback.print_exc()
-        return 1
 
 
 def exit_without_teardown(code: int) -> None:

@@ -33,7 +33,7 @@ from pathlib import Path
 from queue import Empty
 from typing import Any
 
-from pipeline import forked, handover, spare
+from pipeline import forked, spare
 from pipeline.environment import KERNEL_NAME, kernel_env
 from pipeline.errors import InputError, Interrupted, StageError
 from pipeline.params import check, load_params
@@ -81,12 +81,10 @@ def run_stage(name: str, root: Path | str = ".", timeout: int | None = None) -> 
     check(params, years=None if name == "ingest" else _data_years(root))
     parameters = notebook_parameters(spec, params)
     started = time.perf_counter()
-    spare_for_next = spare.enabled() and _has_dependents(spec, stages)
-    if spare_for_next:  # the environment as dvc gave it, before the kernel's variables are set
-        _spare_step(handover.start, root, dict(os.environ), _watched_links()[-1][1])
     beside = _start_beside(name, root, params) if spec.notebook is not None else None
     try:
         if spec.notebook is not None:
+            spare_for_next = spare.enabled() and _has_dependents(spec, stages)
             _execute(spec, root, parameters, timeout or DEFAULT_TIMEOUT, spare_for_next)
         if name in AFTER_NOTEBOOK:
             module, function = AFTER_NOTEBOOK[name]
@@ -182,8 +180,9 @@ def _execute(
     notebook.cells.append(finish_cell())
     target = root / spec.executed_notebook
     log.info(
-        "%s: running %s with kernel %s%s", spec.name, spec.notebook, KERNEL_NAME, _warm(kernel)
-    )
+        "%s: running %s with kernel %s%s", spec.name, spec.notebook, KERNEL_NAME,
+        " (started during the stage before)" if kernel.adopted is not None else "",
+    )  # fmt: skip
     try:
         execute_notebook(notebook, target, parameters, root, timeout, kernel)
     except papermill.PapermillExecutionError as exc:
@@ -198,16 +197,6 @@ def _execute(
             f"{exc.ename}: {exc.evalue}\n{traceback}\n"
             f"The executed notebook is kept at {failed.relative_to(root)}."
         ) from None
-
-
-def _warm(kernel: Kernel) -> str:
-    """What of the stage was started during the stage before, for its log line."""
-    warm = [
-        what
-        for what, started in (("kernel", kernel.adopted), ("runner", _STAGE_PROCESS))
-        if started is not None
-    ]
-    return f" ({' and '.join(warm)} started during the stage before)" if warm else ""
 
 
 def _has_dependents(spec: StageSpec, stages: dict[str, StageSpec]) -> bool:
@@ -522,20 +511,10 @@ def _name_of(pid: int) -> str:
         return ""
 
 
-# The process dvc started for this stage when the stage runs in a spare runner (which then
-# watches that process instead of its own parent); None where the stage runs in it.
-_STAGE_PROCESS: int | None = None
-
-
 def _watched_links() -> list[tuple[int, int]]:
-    """(process, its parent) links to watch: the stage's process (our own, or the one that
-    handed the stage to this spare runner), then, while the parent is a shell, the shell's link
-    to the process that started it (dvc)."""
-    if _STAGE_PROCESS is None:
-        links = [(os.getpid(), os.getppid())]
-    else:
-        parent = _parent_of(_STAGE_PROCESS)
-        links = [(_STAGE_PROCESS, -1 if parent is None else parent)]
+    """(process, its parent) links to watch: our own, then, while the parent is a shell, the
+    shell's link to the process that started it (dvc)."""
+    links = [(os.getpid(), os.getppid())]
     while links[-1][1] > 1 and _name_of(links[-1][1]) in _SHELLS:
         shell = links[-1][1]
         parent = _parent_of(shell)
@@ -551,10 +530,9 @@ def _watch_parent() -> None:
     links = _watched_links()
 
     def broken() -> bool:
-        if _STAGE_PROCESS is None and os.getppid() != links[0][1]:
+        if os.getppid() != links[0][1]:
             return True
-        own = 0 if _STAGE_PROCESS is None else 1
-        return any(_parent_of(child) != parent for child, parent in links[own:])
+        return any(_parent_of(child) != parent for child, parent in links[1:])
 
     def watch() -> None:
         while True:

@@ -182,16 +182,6 @@ def built(tmp_path_factory) -> Path:
         return _build_project(shared)
 
 
-def wait_until(condition, timeout: float = 30) -> bool:
-    """Whether ``condition()`` became true within ``timeout`` seconds (polled)."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def read_rows(path: Path) -> list[list[str]]:
     with path.open(encoding="utf-8", newline="") as fh:
         return list(csv.reader(fh))

@@ -9,10 +9,11 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, wait_until
+from conftest import ROOT
 
 from pipeline import runner, spare
 from pipeline.stages import load_stages
@@ -45,6 +46,15 @@ def pid_of(folder: Path) -> int | None:
         return json.loads((folder / "spec.json").read_text())["pid"]
     except OSError:
         return None
+
+
+def wait_until(condition, timeout: float = 30) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def run_in(kernel: runner.Kernel, code: str) -> str:

@@ -1,7 +1,10 @@
 """Shared helpers: measure a command's wall time and peak memory, make a scratch project copy.
 
 Peak memory is the largest resident set of any process the command started (``ru_maxrss`` of
-the waited-for children), read in a separate harness process per measurement.
+the waited-for children), read in a separate harness process per measurement. On Linux the
+harness also reads the CPU seconds the whole machine was busy meanwhile (``/proc/stat``): with
+every process of the run counted (also those dvc does not wait for, such as spare kernels), and
+with anything else the machine ran, so it is meant for an otherwise idle machine.
 """
 
 from __future__ import annotations
@@ -23,13 +26,24 @@ BIN = Path(sys.executable).parent
 RESULTS = Path(os.environ.get("BENCHMARK_RESULTS", ROOT / "benchmarks" / "results"))
 
 _HARNESS = """
-import json, resource, subprocess, sys, time
+import json, os, resource, subprocess, sys, time
+def busy():  # CPU seconds the whole machine has spent busy (Linux): user, nice, system, irqs
+    try:
+        with open("/proc/stat") as f:
+            ticks = [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return None
+    return sum(ticks[i] for i in (0, 1, 2, 5, 6)) / os.sysconf("SC_CLK_TCK")
+before = busy()
 start = time.perf_counter()
 code = subprocess.run(sys.argv[1:]).returncode
 wall = time.perf_counter() - start
+after = busy()
 peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print("BENCH " + json.dumps({"wall_s": wall, "peak_mb": peak, "returncode": code}),
-      file=sys.stderr)
+numbers = {"wall_s": wall, "peak_mb": peak, "returncode": code}
+if before is not None and after is not None:
+    numbers["machine_cpu_s"] = after - before
+print("BENCH " + json.dumps(numbers), file=sys.stderr)
 """
 
 

@@ -73,3 +73,15 @@ def test_stage_profile_measures_and_profiles_a_stage(built, tmp_path):
     assert any(name == "_both_in_turn" for (_, _, name) in drawn.stats)
     analysed = pstats.Stats(f"{profile_to}-analysis.prof")
     assert not any(name == "_both_in_turn" for (_, _, name) in analysed.stats)
+
+
+@pytest.mark.skipif(not Path("/proc/stat").exists(), reason="the machine's CPU is read from /proc")
+def test_the_harness_counts_the_machines_cpu_also_of_processes_it_does_not_wait_for(tmp_path):
+    from benchmarks.common import measure
+
+    # Busy for about half a second in a grandchild that outlives the command itself.
+    spin = "import time\nend = time.process_time() + 0.5\nwhile time.process_time() < end: pass"
+    code = f"import subprocess, sys; subprocess.Popen([sys.executable, '-c', {spin!r}])"
+    numbers = measure([sys.executable, "-c", code + "; import time; time.sleep(1.5)"], tmp_path)
+    assert numbers["wall_s"] >= 1.5
+    assert 0.5 <= numbers["machine_cpu_s"] <= 2 * 1.5 * (os.cpu_count() or 1)

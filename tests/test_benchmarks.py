@@ -2,7 +2,7 @@
 
 The demo-pipeline benchmarks (repro.py, notebooks.py) run `dvc repro` several times; the
 pipeline tests cover the same commands; stage_profile.py's measured child runs on the
-end-to-end project.
+end-to-end project. All of them but the harness test run in `make test-long` (CI runs it).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def test_benchmark_runs_small(tmp_path, script, args, row):
     assert measured["wall_s"] > 0 and measured["peak_mb"] > 10
 
 
-@pytest.mark.slow
+@pytest.mark.long  # 12 s of one worker: with the other benchmark runs, in `make test-long`
 def test_stage_profile_measures_and_profiles_a_stage(built, tmp_path):
     """stage_profile.py's measured child: a stage's analysis and its figures apart, each with
     CPU seconds and a cProfile dump (on a copy: the child writes the stage's outputs)."""

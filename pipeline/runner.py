@@ -213,8 +213,20 @@ def _has_dependents(spec: StageSpec, stages: dict[str, StageSpec]) -> bool:
 
 # What papermill and jupytext import only for features the runner does not use, each inside a
 # try block: papermill's HDFS handler (pyarrow.fs, with pyarrow and NumPy) and jupytext's
-# contents managers for Jupyter's server (jupyter_server). 0.2 s of every stage.
-_NOT_FOR_THE_RUNNER = ("jupyter_server", "pyarrow")
+# contents managers for Jupyter's server (jupyter_server), 0.2 s of every stage; jupytext's MyST
+# reader (markdown_it: the notebooks are py:percent) and the libraries of jsonschema's optional
+# format checks (under nbformat, which validates notebooks without checking formats), 0.05 s.
+_NOT_FOR_THE_RUNNER = (
+    "jupyter_server",
+    "pyarrow",
+    "markdown_it",
+    "isoduration",
+    "rfc3986_validator",
+    "rfc3339_validator",
+    "webcolors",
+    "uri_template",
+    "fqdn",
+)
 
 
 def _import_papermill_and_jupytext() -> tuple[Any, Any]:

@@ -37,6 +37,10 @@ def test_spares_only_under_dvc_and_not_when_turned_off(monkeypatch):
     assert not spare.enabled()
 
 
+# A kernel command as a kernel spec gives it, its connection file a placeholder.
+KERNEL_CMD = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+
+
 def spares_of(root: Path) -> list[Path]:
     return sorted(Path(tempfile.gettempdir()).glob(f"{spare.PREFIX}*-{spare._key(root)}-*"))
 
@@ -55,6 +59,13 @@ def wait_until(condition, timeout: float = 30) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def started_spare(root: Path, host: int) -> tuple[Path, int | None]:
+    """A spare of ``KERNEL_CMD`` for ``root`` under ``host`` (dvc): its folder and pid."""
+    spare.start(root, KERNEL_CMD, dict(os.environ), host)
+    (folder,) = spares_of(root)
+    return folder, pid_of(folder)
 
 
 def run_in(kernel: runner.Kernel, code: str) -> str:
@@ -133,14 +144,13 @@ def test_a_spare_for_another_environment_is_not_adopted(under_dvc, monkeypatch):
     host = subprocess.Popen(["sleep", "60"])
     try:
         monkeypatch.setenv("LAEGEDAEKNING_TEST_SETTING", "a")
-        cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
         env = dict(os.environ)
-        spare.start(root, cmd, env, host.pid)
+        spare.start(root, KERNEL_CMD, env, host.pid)
         assert wait_until(lambda: any((f / "spec.json").exists() for f in spares_of(root)))
         changed = {**env, "LAEGEDAEKNING_TEST_SETTING": "b"}
-        assert spare.adopt(root, cmd, changed) is None
+        assert spare.adopt(root, KERNEL_CMD, changed) is None
         assert spares_of(root) == [], "a stale spare is ended and removed"
-        assert spare.adopt(root, [*cmd, "--debug"], env) is None
+        assert spare.adopt(root, [*KERNEL_CMD, "--debug"], env) is None
     finally:
         host.kill()
         host.wait()
@@ -149,11 +159,8 @@ def test_a_spare_for_another_environment_is_not_adopted(under_dvc, monkeypatch):
 @pytest.mark.slow
 def test_a_spare_ends_when_dvc_ends_and_when_nobody_adopts_it(under_dvc, monkeypatch):
     root = under_dvc
-    cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     host = subprocess.Popen(["sleep", "60"])
-    spare.start(root, cmd, dict(os.environ), host.pid)
-    (folder,) = spares_of(root)
-    pid = pid_of(folder)
+    folder, pid = started_spare(root, host.pid)
     assert pid is not None and spare._start_time(pid) is not None
     host.kill()
     host.wait()
@@ -163,9 +170,7 @@ def test_a_spare_ends_when_dvc_ends_and_when_nobody_adopts_it(under_dvc, monkeyp
     monkeypatch.setattr(spare, "WAIT_S", 0.5)
     host = subprocess.Popen(["sleep", "60"])
     try:
-        spare.start(root, cmd, dict(os.environ), host.pid)
-        (folder,) = spares_of(root)
-        pid = pid_of(folder)
+        folder, pid = started_spare(root, host.pid)
         assert pid is not None
         assert wait_until(lambda: spare._start_time(pid) is None), "nobody adopted it, it stays"
     finally:
@@ -194,11 +199,8 @@ def test_a_spare_whose_folder_is_cleaned_up_early_still_ends_with_dvc(under_dvc)
     """The next run's clean-up removes the folder of a dead dvc's spare, maybe before the
     spare's kernel has booted: its watcher must not need anything in it."""
     root = under_dvc
-    cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     host = subprocess.Popen(["sleep", "60"])
-    spare.start(root, cmd, dict(os.environ), host.pid)
-    (folder,) = spares_of(root)
-    pid = pid_of(folder)
+    folder, pid = started_spare(root, host.pid)
     host.kill()
     host.wait()
     runner.clean_leftovers(root)  # dvc is dead: its spare's folder goes

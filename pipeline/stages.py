@@ -20,10 +20,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pipeline.errors import ParamError
-from pipeline.params import load_params, project_root
+from pipeline.params import load_params, load_yaml, project_root
 
 PACKAGE = "pipeline"
 
@@ -55,7 +53,7 @@ def load_stages(
     """All stages of ``dvc.yaml``, with ``${...}`` references resolved from ``params`` (by
     default read from params.yaml)."""
     root = Path(root)
-    document = yaml.safe_load((root / "dvc.yaml").read_text(encoding="utf-8"))
+    document = load_yaml((root / "dvc.yaml").read_text(encoding="utf-8"))
     params = load_params(root) if params is None else params
     stages = {}
     for name, stage in document.get("stages", {}).items():

@@ -63,6 +63,35 @@ def test_the_same_figure_gives_the_same_bytes(figure):
     assert plotting._png(figure) == plotting._png(figure)
 
 
+@pytest.mark.parametrize("offset", [False, True])
+def test_titles_are_where_the_automatic_placement_puts_them_in_the_projects_figures(offset):
+    """The style fixes titles at the top of their axes (no measuring pass before each title):
+    the same pixels as matplotlib's automatic placement for panels in a row. The style also
+    turns offset texts off: with one ("1e9" above the y axis) the automatic placement would move
+    the title up, and the pixels differ."""
+    import matplotlib as mpl
+
+    plotting.setup()
+    assert mpl.rcParams["axes.titley"] == 1.0 and not mpl.rcParams["axes.formatter.useoffset"]
+
+    def drawn(titley: float | None) -> np.ndarray:
+        with mpl.rc_context({"axes.titley": titley, "axes.formatter.useoffset": offset}):
+            fig, axes = plotting.panel_grid(3, 2, (4, 3), sharey=not offset)
+            for i, ax in enumerate(axes):
+                ax.plot([2010, 2015, 2020], [1000 * i, 2000, 3000 + i])
+                ax.set_title(f"Region {i + 1} med en lang titel")
+            if offset:
+                axes[0].plot([2010, 2020], [1e9, 1e9 + 1])
+            fig.tight_layout()
+            image = pixels(plotting._png(fig))
+            plt.close(fig)
+            return image
+
+    fixed, automatic = drawn(1.0), drawn(None)
+    same = fixed.shape == automatic.shape and (fixed == automatic).all()
+    assert same != offset
+
+
 def two_panels(deferred: bool = False, layout: bool = True):
     plotting.setup()
     fig, axes = plotting.panel_grid(3, 2, (4, 3), sharey=True)

@@ -6,7 +6,9 @@ stage, on one core while the other is mostly idle. So a stage that other stages 
 starts one more kernel, with the same command and environment as the next stage's own would
 have, which imports the heavy third-party libraries (``WARM_IMPORTS``, nothing of
 ``pipeline``: the next stage imports the project's code itself) and waits. The next stage's
-runner adopts it instead of starting a kernel of its own.
+runner adopts it instead of starting a kernel of its own. Only the first spare of a run imports
+those libraries: it leaves a forked copy of itself behind, before its kernel starts, from which
+the later spares are forked with everything imported (``spare_kernel.py``).
 
 It is adopted only if its command and environment are those the adopting runner would start
 its kernel with (``DVC_STAGE`` aside, which the adopter sets in it before it runs a cell), so
@@ -27,6 +29,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -95,10 +98,10 @@ def _comparable(env: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if k not in PER_STAGE_ENV}
 
 
-# The code the spare runs at its start (in ``exec_lines``), in a namespace of its own: a thread that
-# ends the kernel when its owner ends (dvc, then the adopter), then the imports.
+# The code the spare's kernel runs at its start (in ``exec_lines``), in a namespace of its own: a
+# thread that ends the kernel when its owner ends (dvc, then the adopter).
 _WATCH = """
-import importlib, json, os, shutil, threading, time
+import json, os, shutil, threading, time
 def _watch(folder, owner, deadline):
     def end():
         shutil.rmtree(folder, ignore_errors=True)
@@ -130,24 +133,40 @@ def _watch(folder, owner, deadline):
             end()
         time.sleep(0.05 if deadline is not None else 0.5)
 threading.Thread(target=_watch, args=ARGS, name="spare-owner", daemon=True).start()
-import sys
-sys.modules.setdefault("rfc3987_syntax", None)  # as pipeline/__init__.py does, before nbformat
-for name in MODULES:
-    try:
-        importlib.import_module(name)
-    except Exception:
-        pass
 """
+
+
+def _split(cmd: list[str]) -> tuple[list[str], list[str]] | None:
+    """A kernel command ``python [flags] -m ipykernel_launcher ARGS`` as its interpreter (with
+    the flags) and ``ARGS``; None for any other command."""
+    if "-m" not in cmd[1:]:
+        return None
+    at = cmd.index("-m", 1)
+    if cmd[at + 1 : at + 2] != ["ipykernel_launcher"]:
+        return None
+    return cmd[:at], cmd[at + 2 :]
+
+
+def template_folder(root: Path, host: int) -> Path:
+    """Where the template of ``dvc`` ``host``'s spares for ``root`` listens (see
+    ``spare_kernel.py``); named so that the next run's clean-up removes it with dvc's other
+    leftovers, and so that ``adopt`` does not take it for a spare."""
+    return Path(tempfile.gettempdir()) / f"{PREFIX}{host}-template-{_key(root)}"
 
 
 def start(root: Path, cmd: list[str], env: dict[str, str], host: int) -> None:
     """Start a spare kernel in ``root`` as ``cmd`` (a kernel command whose connection file is
-    the ``{connection_file}`` placeholder) with ``env``; it ends when ``host`` (dvc) ends."""
+    the ``{connection_file}`` placeholder) with ``env``; it ends when ``host`` (dvc) ends.
+
+    It is forked from the template of ``host``'s spares if there is one for this interpreter
+    and environment; otherwise it is started afresh, and leaves a template for the next."""
     from jupyter_client.connect import write_connection_file
 
+    split = _split(cmd)
     host_start = _start_time(host)
-    if host_start is None:
+    if split is None or host_start is None:
         return
+    interpreter, kernel_args = split
     folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{host}-{_key(root)}-"))
     connection = folder / "kernel.json"
     write_connection_file(str(connection), transport="ipc", ip=str(folder / "kernel"))
@@ -155,20 +174,48 @@ def start(root: Path, cmd: list[str], env: dict[str, str], host: int) -> None:
     # The code itself, not a file in the folder: the folder is removed once dvc has ended
     # (the watcher's own end, or the next run's clean-up), maybe before the kernel reads it,
     # and a spare without its watcher would never end.
-    code = f"ARGS = {args!r}\nMODULES = {WARM_IMPORTS!r}\n{_WATCH}"
-    line = f"exec({code!r}, {{}})"
-    launched = [part.replace("{connection_file}", str(connection)) for part in cmd]
-    # JPY_PARENT_PID=1: no parent poller (its parent, this runner, ends first; the thread
-    # above watches dvc instead) and no connection banner on the terminal.
-    process = subprocess.Popen(
-        [*launched, f"--IPKernelApp.exec_lines={line}"],
-        cwd=root, env={**env, "JPY_PARENT_PID": "1"}, stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )  # fmt: skip
-    spec = {"cmd": cmd, "env": _comparable(env), "pid": process.pid}
+    line = f"exec({f'ARGS = {args!r}{_WATCH}'!r}, {{}})"
+    kernel_args = [part.replace("{connection_file}", str(connection)) for part in kernel_args]
+    kernel_args.append(f"--IPKernelApp.exec_lines={line}")
+    # JPY_PARENT_PID=1: no parent poller (its parent, this runner or the template, ends first;
+    # the thread above watches dvc instead) and no connection banner on the terminal.
+    kernel_env = {**env, "JPY_PARENT_PID": "1"}
+    template = template_folder(root, host)
+    pid = _forked(template, interpreter, kernel_args, kernel_env, root)
+    if pid is None:
+        boot = {
+            "args": kernel_args,
+            "modules": WARM_IMPORTS,
+            "interpreter": interpreter,
+            "template": None if template.exists() else str(template),
+            "host": (host, host_start),
+            "wait_s": WAIT_S,
+            "per_stage": PER_STAGE_ENV,
+        }
+        pid = subprocess.Popen(
+            [*interpreter, str(Path(__file__).with_name("spare_kernel.py")), json.dumps(boot)],
+            cwd=root, env=kernel_env, stdin=subprocess.DEVNULL, start_new_session=True,
+        ).pid  # fmt: skip
+    spec = {"cmd": cmd, "env": _comparable(env), "pid": pid}
     tmp = folder / "spec.json.tmp"
     tmp.write_text(json.dumps(spec))
     tmp.rename(folder / "spec.json")  # an adopter reads the spec whole or not at all
+
+
+def _forked(
+    template: Path, interpreter: list[str], args: list[str], env: dict[str, str], root: Path
+) -> int | None:
+    """The pid of a spare the template forked for this kernel, or None (no template, another
+    interpreter or environment, or no answer within ``ACK_S``)."""
+    request = {"interpreter": interpreter, "args": args, "env": env, "cwd": str(root)}
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as connection:
+            connection.settimeout(ACK_S)
+            connection.connect(str(template / "socket"))
+            socket.send_fds(connection, [json.dumps(request).encode()], [1, 2])
+            return json.loads(connection.recv(1 << 10))["pid"]
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 class SpareProcess:

@@ -206,3 +206,67 @@ def test_a_spare_whose_folder_is_cleaned_up_early_still_ends_with_dvc(under_dvc)
     runner.clean_leftovers(root)  # dvc is dead: its spare's folder goes
     assert not folder.exists()
     assert wait_until(lambda: spare._start_time(pid) is None), "the spare outlived dvc"
+
+
+def parent_of(pid: int) -> int:
+    return int(spare.proc_stat(pid)[1])
+
+
+@pytest.mark.slow
+def test_later_spares_are_forked_from_the_first_ones_template_and_work_alike(
+    under_dvc, monkeypatch
+):
+    """Only the first spare imports the libraries; it leaves a template that forks the next
+    ones, which are kernels like it (the tests of the stages compare their outputs)."""
+    root = under_dvc
+    host = subprocess.Popen(["sleep", "60"])
+    monkeypatch.setattr(runner, "_watched_links", lambda: [(os.getpid(), host.pid)])
+    template = spare.template_folder(root, host.pid)
+    kernels = [runner.Kernel(root, spare_for_next=True)]  # ingest: starts the first spare
+    try:
+        (first,) = [pid_of(f) for f in spares_of(root)]
+        assert parent_of(first) == os.getpid(), "the first spare is started afresh"
+        assert wait_until(lambda: (template / "socket").exists()), "it left no template"
+        monkeypatch.setenv("DVC_STAGE", "growth")
+        kernels.append(runner.Kernel(root, spare_for_next=True))  # adopts it, asks for the next
+        (second,) = [pid_of(f) for f in spares_of(root) if f != kernels[1].adopted]
+        forker = parent_of(second)
+        assert forker != os.getpid(), "the second spare was started afresh, not forked"
+        assert "spare_kernel.py" in Path(f"/proc/{forker}/cmdline").read_text()
+        assert parent_of(forker) != first, "the template is left to be reaped by init"
+        monkeypatch.setenv("DVC_STAGE", "retention")
+        kernels.append(runner.Kernel(root))
+        assert [k.manager.provisioner.pid for k in kernels[1:]] == [first, second]
+        code = (
+            "import json, os, sys\n"
+            "print(json.dumps([os.environ['DVC_STAGE'], os.getcwd(), sys.path, sys.argv[0],"
+            " os.environ['MPLBACKEND'], 'pipeline' in sys.modules, 'pandas' in sys.modules]))"
+        )
+        own, *adopted = [json.loads(run_in(kernel, code)) for kernel in kernels]
+        assert own[-1] is False and [a[-1] for a in adopted] == [True, True], "imported"
+        assert [a[0] for a in adopted] == ["growth", "retention"]
+        for each in adopted:  # as the kernel started afresh has it
+            assert each[1:-1] == own[1:-1]
+    finally:
+        for kernel in kernels:
+            kernel.stop()
+        host.kill()
+        host.wait()
+    assert wait_until(lambda: not template.exists()), "the template outlived dvc"
+
+
+@pytest.mark.slow
+def test_a_template_forks_no_spare_for_another_environment(under_dvc, monkeypatch):
+    root = under_dvc
+    host = subprocess.Popen(["sleep", "60"])
+    try:
+        started_spare(root, host.pid)
+        assert wait_until(lambda: (spare.template_folder(root, host.pid) / "socket").exists())
+        monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")  # read by NumPy when it is imported
+        spare.start(root, KERNEL_CMD, dict(os.environ), host.pid)
+        assert {parent_of(pid_of(f)) for f in spares_of(root)} == {os.getpid()}, (
+            "a spare for another environment must be started afresh"
+        )
+    finally:
+        host.kill()
+        host.wait()

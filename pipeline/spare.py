@@ -15,7 +15,7 @@ its kernel with (``DVC_STAGE`` aside, which the adopter sets in it before it run
 its kernel computes what a kernel of its own would (the tests compare every table, figure and
 metric). The spare holds no data until adopted. It ends itself when ``dvc`` ends, when it is
 not adopted within ``WAIT_S`` seconds, and, once adopted, when its adopter ends; a spare that
-does not answer within ``ACK_S`` is killed and the adopter starts its own kernel.
+does not answer within ``ADOPT_S`` is killed and the adopter starts its own kernel.
 
 ``LAEGEDAEKNING_SPARE_KERNEL=0`` turns spares off. jupyter_client is imported inside
 ``start``, where a spare is made: the runner imports this module for every stage, spare or not.
@@ -30,6 +30,8 @@ import os
 import shutil
 import signal
 import socket
+import stat
+import struct
 import subprocess
 import sys
 import tempfile
@@ -38,7 +40,11 @@ from pathlib import Path
 
 PREFIX = "laegedaekning-spare-"  # then the pid of dvc: leftovers are cleaned like kernels'
 WAIT_S = 120.0  # a spare nobody adopts ends after this
-ACK_S = 3.0  # how long an adopter waits for the spare to take its environment
+ACK_S = 3.0  # how long one side of the template's socket waits for the other
+# How long an adopter waits for the spare to take its environment. The first spare of a run
+# answers only once its imports are done (1.4-1.6 s on the 2-core machine, more on a slower
+# one), which a kernel of the adopter's own would spend just the same.
+ADOPT_S = 10.0
 # Set per stage by DVC or jupyter_client: they differ between a spare and its adopter.
 PER_STAGE_ENV = ("DVC_STAGE", "JPY_PARENT_PID", "JPY_SESSION_NAME")
 # What the stages' kernels import, from the heaviest: the libraries the project's code imports,
@@ -190,6 +196,7 @@ def start(root: Path, cmd: list[str], env: dict[str, str], host: int) -> None:
             "template": None if template.exists() else str(template),
             "host": (host, host_start),
             "wait_s": WAIT_S,
+            "ack_s": ACK_S,
             "per_stage": PER_STAGE_ENV,
         }
         pid = subprocess.Popen(
@@ -202,19 +209,47 @@ def start(root: Path, cmd: list[str], env: dict[str, str], host: int) -> None:
     tmp.rename(folder / "spec.json")  # an adopter reads the spec whole or not at all
 
 
+def _private(folder: Path) -> bool:
+    """Whether ``folder`` is a directory of this user that no one else may enter. The names of
+    the spares' and the template's folders are predictable (dvc's pid, the project's path),
+    so another user could make one first: only a private folder of our own is trusted."""
+    try:
+        info = folder.lstat()
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o077
+
+
 def _forked(
     template: Path, interpreter: list[str], args: list[str], env: dict[str, str], root: Path
 ) -> int | None:
     """The pid of a spare the template forked for this kernel, or None (no template, another
     interpreter or environment, or no answer within ``ACK_S``)."""
+    if not _private(template):
+        return None
     request = {"interpreter": interpreter, "args": args, "env": env, "cwd": str(root)}
+    credentials = struct.Struct("3i")  # pid, uid, gid of the socket's other end
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as connection:
             connection.settimeout(ACK_S)
-            connection.connect(str(template / "socket"))
+            try:
+                connection.connect(str(template / "socket"))
+            except ConnectionRefusedError:  # the template died: the next spare makes another
+                shutil.rmtree(template, ignore_errors=True)
+                return None
+            peer, uid, _ = credentials.unpack(
+                connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, credentials.size)
+            )
+            if uid != os.geteuid():
+                return None
             socket.send_fds(connection, [json.dumps(request).encode()], [1, 2])
-            return json.loads(connection.recv(1 << 10))["pid"]
-    except (OSError, ValueError, KeyError):
+            pid = json.loads(connection.recv(1 << 10))["pid"]
+            fields = proc_stat(pid) if isinstance(pid, int) else None
+            if fields is None or int(fields[1]) != peer:
+                return None  # not the template's child: the spare it forked ends unstarted
+            connection.sendall(b"go")  # the spare runs only once it is known here
+            return pid
+    except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
@@ -256,6 +291,8 @@ def adopt(root: Path, cmd: list[str], env: dict[str, str]) -> tuple[Path, SpareP
     """Take a spare started for ``root`` with ``cmd`` and ``env`` (see ``start``): its folder
     (with ``kernel.json``) and process, or None if there is none to take."""
     for folder in sorted(Path(tempfile.gettempdir()).glob(f"{PREFIX}*-{_key(root)}-*")):
+        if not _private(folder):
+            continue  # not made by this user's runner
         try:
             spec = json.loads((folder / "spec.json").read_text())
         except (OSError, ValueError):
@@ -281,7 +318,7 @@ def adopt(root: Path, cmd: list[str], env: dict[str, str]) -> tuple[Path, SpareP
             continue
         finally:
             tmp.unlink(missing_ok=True)
-        end = time.monotonic() + ACK_S
+        end = time.monotonic() + ADOPT_S
         while not (folder / "ack").exists():
             if time.monotonic() > end or _start_time(pid) != start_time:
                 # Killed only while it is still the spare: a pid that ended may be reused.

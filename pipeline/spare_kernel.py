@@ -123,7 +123,16 @@ def _answer(connection: socket.socket, boot: dict, own: dict[str, str]) -> dict 
             )
             pid = os.fork() if taken else None
             if pid == 0:
+                # Only once the requester has checked the pid and taken it: a spare it gave up
+                # on would otherwise run beside the one it starts instead, in one folder.
                 request["fds"], fds = fds, []
+                try:
+                    connection.settimeout(boot["ack_s"])
+                    go = connection.recv(16)
+                except BaseException:  # never back into the template's loop
+                    go = b""
+                if go != b"go":
+                    os._exit(0)
                 return request
             connection.sendall(json.dumps({"pid": pid}).encode())
         except (OSError, ValueError, KeyError, TypeError):

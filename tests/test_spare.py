@@ -4,8 +4,11 @@ or when nobody adopts it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -233,20 +236,23 @@ def test_later_spares_are_forked_from_the_first_ones_template_and_work_alike(
         forker = parent_of(second)
         assert forker != os.getpid(), "the second spare was started afresh, not forked"
         assert "spare_kernel.py" in Path(f"/proc/{forker}/cmdline").read_text()
-        assert parent_of(forker) != first, "the template is left to be reaped by init"
         monkeypatch.setenv("DVC_STAGE", "retention")
         kernels.append(runner.Kernel(root))
         assert [k.manager.provisioner.pid for k in kernels[1:]] == [first, second]
         code = (
-            "import json, os, sys\n"
+            "import json, os, signal, subprocess, sys\n"
             "print(json.dumps([os.environ['DVC_STAGE'], os.getcwd(), sys.path, sys.argv[0],"
-            " os.environ['MPLBACKEND'], 'pipeline' in sys.modules, 'pandas' in sys.modules]))"
+            " os.environ['MPLBACKEND'], os.getsid(0) == os.getpid(),"
+            " str(signal.getsignal(signal.SIGCHLD)), subprocess.run(['false']).returncode,"
+            " 'pipeline' in sys.modules, 'pandas' in sys.modules]))"
         )
         own, *adopted = [json.loads(run_in(kernel, code)) for kernel in kernels]
         assert own[-1] is False and [a[-1] for a in adopted] == [True, True], "imported"
         assert [a[0] for a in adopted] == ["growth", "retention"]
-        for each in adopted:  # as the kernel started afresh has it
+        for each in adopted:  # as the kernel started afresh has it, SIGCHLD and session too
             assert each[1:-1] == own[1:-1]
+        kernels[1].stop()  # the first spare, and its process group: the template goes on
+        assert spare._start_time(first) is None and spare._start_time(forker) is not None
     finally:
         for kernel in kernels:
             kernel.stop()
@@ -270,3 +276,67 @@ def test_a_template_forks_no_spare_for_another_environment(under_dvc, monkeypatc
     finally:
         host.kill()
         host.wait()
+
+
+@pytest.mark.slow
+def test_a_template_that_died_is_replaced(under_dvc):
+    root = under_dvc
+    host = subprocess.Popen(["sleep", "60"])
+    template = spare.template_folder(root, host.pid)
+    try:
+        _, first = started_spare(root, host.pid)
+        assert wait_until(lambda: (template / "socket").exists())
+        spare.start(root, KERNEL_CMD, dict(os.environ), host.pid)
+        (second,) = {pid_of(f) for f in spares_of(root)} - {first}
+        forker = parent_of(second)
+        assert forker != os.getpid()
+        os.kill(forker, signal.SIGKILL)  # the template
+        assert wait_until(lambda: spare._start_time(forker) is None)
+        spare.start(root, KERNEL_CMD, dict(os.environ), host.pid)  # refused: afresh, and anew
+        (third,) = {pid_of(f) for f in spares_of(root)} - {first, second}
+        assert parent_of(third) == os.getpid()
+        assert wait_until(lambda: (template / "socket").exists()), "no new template"
+    finally:
+        host.kill()
+        host.wait()
+
+
+@pytest.mark.slow
+def test_folders_another_user_could_have_made_are_not_trusted(under_dvc, tmp_path):
+    """The folders' names are predictable: one that others may enter is neither asked for a
+    spare (it would get the runner's environment and streams) nor believed about a pid."""
+    import socket
+
+    root = under_dvc
+    host = subprocess.Popen(["sleep", "60"])
+    victim = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    template = spare.template_folder(root, host.pid)
+    decoy = Path(tempfile.gettempdir()) / f"{spare.PREFIX}{host.pid}-{spare._key(root)}-decoy"
+    try:
+        template.mkdir(mode=0o755)
+        template.chmod(0o755)  # as the umask may not leave it
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        listener.bind(str(template / "socket"))
+        listener.listen()
+        listener.settimeout(0.2)
+        decoy.mkdir(mode=0o755)
+        decoy.chmod(0o755)
+        (decoy / "spec.json").write_text(
+            json.dumps({"cmd": KERNEL_CMD, "env": spare._comparable(dict(os.environ)),
+                        "pid": victim.pid})
+        )  # fmt: skip
+        spare.start(root, KERNEL_CMD, dict(os.environ), host.pid)
+        with pytest.raises(TimeoutError):
+            listener.accept()  # nobody asked it
+        assert spare.adopt(root, KERNEL_CMD, dict(os.environ)) is not None  # the real spare
+        assert victim.poll() is None, "a pid named in a folder of another was killed"
+        assert decoy.exists()
+    finally:
+        for pid in {pid_of(f) for f in spares_of(root) if f != decoy} - {None}:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+        shutil.rmtree(decoy, ignore_errors=True)
+        shutil.rmtree(template, ignore_errors=True)
+        for process in (host, victim):
+            process.kill()
+            process.wait()
